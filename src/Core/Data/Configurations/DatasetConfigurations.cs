@@ -1,0 +1,41 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using SelfTaught.Core.Data.Entities;
+
+namespace SelfTaught.Core.Data.Configurations;
+
+internal sealed class DatasetConfiguration : IEntityTypeConfiguration<Dataset>
+{
+    public void Configure(EntityTypeBuilder<Dataset> b)
+    {
+        b.Property(x => x.Name).HasMaxLength(200);
+        b.HasIndex(x => x.Name);
+        b.HasIndex(x => new { x.Role, x.CreatedAt });
+    }
+}
+
+internal sealed class InstructionConfiguration : IEntityTypeConfiguration<Instruction>
+{
+    public void Configure(EntityTypeBuilder<Instruction> b)
+    {
+        b.HasOne(x => x.Dataset).WithMany(d => d.Instructions).HasForeignKey(x => x.DatasetId).OnDelete(DeleteBehavior.Cascade);
+        b.HasOne(x => x.AnalysisTemplate).WithMany().HasForeignKey(x => x.AnalysisTemplateId).OnDelete(DeleteBehavior.SetNull);
+        // Import writes rows by position: a rerun of an import chunk hits this key and skips.
+        b.HasIndex(x => new { x.DatasetId, x.RowIndex }).IsUnique();
+        b.HasIndex(x => new { x.DatasetId, x.SourceId });
+        b.HasIndex(x => new { x.DatasetId, x.Category, x.Complexity });
+        b.HasIndex(x => new { x.DatasetId, x.LengthBucket });
+        b.HasIndex(x => x.NormalizedHash);
+    }
+}
+
+internal sealed class LabeledPairConfiguration : IEntityTypeConfiguration<LabeledPair>
+{
+    public void Configure(EntityTypeBuilder<LabeledPair> b)
+    {
+        b.HasOne(x => x.Dataset).WithMany(d => d.LabeledPairs).HasForeignKey(x => x.DatasetId).OnDelete(DeleteBehavior.Cascade);
+        b.HasIndex(x => new { x.DatasetId, x.RowIndex }).IsUnique();
+        b.HasIndex(x => new { x.DatasetId, x.Subset, x.SourceId });
+        b.HasIndex(x => x.NormalizedPromptHash);
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SelfTaught.Core.Data;
+
+namespace SelfTaught.Core;
+
+/// <summary>Registrations of the Core project.</summary>
+public static class DependencyInjection
+{
+    /// <summary>Registers <see cref="DatabaseOptions"/> (from <c>ConnectionStrings:SelfTaught</c>) and the DbContext factory.</summary>
+    public static IHostApplicationBuilder AddCore(this IHostApplicationBuilder builder)
+    {
+        // Resolved lazily so configuration added by hosts and tests after this call is honoured.
+        builder.Services.AddSingleton(sp => DatabaseOptions.Resolve(
+            sp.GetRequiredService<IConfiguration>().GetConnectionString("SelfTaught"),
+            sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
+        builder.Services.AddDbContextFactory<SelfTaughtDbContext>((sp, options) =>
+            options.UseSqlite(sp.GetRequiredService<DatabaseOptions>().ConnectionString));
+        return builder;
+    }
+
+    /// <summary>Checks the database file, applies migrations and sets WAL; throws <see cref="DatabaseStartupException"/> if it cannot be used.</summary>
+    public static Task InitializeDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default) =>
+        DatabaseInitializer.InitializeAsync(
+            services.GetRequiredService<IDbContextFactory<SelfTaughtDbContext>>(),
+            services.GetRequiredService<DatabaseOptions>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseInitializer).FullName!),
+            cancellationToken);
+}

@@ -1,0 +1,65 @@
+using Microsoft.Playwright;
+
+namespace SelfTaught.Web.E2E;
+
+/// <summary>Where the browser and the screenshots come from; read from the environment that test.sh and CI set.</summary>
+public static class E2EEnvironment
+{
+    /// <summary>Debian's Chromium; Playwright's own browser download is never used.</summary>
+    public static string ChromiumPath =>
+        Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } path ? path : "/usr/bin/chromium";
+
+    /// <summary>With REQUIRE_E2E=1 (CI) a missing browser fails the test instead of skipping it.</summary>
+    public static bool Required => Environment.GetEnvironmentVariable("REQUIRE_E2E") == "1";
+
+    /// <summary>E2E_ARTIFACTS, else artifacts/ at the repository root (git-ignored).</summary>
+    public static string ArtifactsDirectory
+    {
+        get
+        {
+            var configured = Environment.GetEnvironmentVariable("E2E_ARTIFACTS");
+            var dir = configured is { Length: > 0 }
+                ? Path.GetFullPath(configured)
+                : Path.Combine(FindRepositoryRoot() ?? Directory.GetCurrentDirectory(), "artifacts");
+            Directory.CreateDirectory(dir);
+            return dir;
+        }
+    }
+
+    /// <summary>Launches headless Chromium with the flags that work here (STACK.md gotcha 13), or skips/fails.</summary>
+    public static async Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright)
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            var message = $"Chromium not found at {ChromiumPath} (set CHROMIUM_PATH, or run ./test.sh which installs it).";
+            if (Required)
+            {
+                Assert.Fail(message + " REQUIRE_E2E=1, so this is a failure.");
+            }
+            Assert.Skip(message);
+        }
+
+        return await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args =
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+            ],
+        });
+    }
+
+    private static string? FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SelfTaught.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        return null;
+    }
+}
