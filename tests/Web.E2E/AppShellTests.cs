@@ -19,7 +19,7 @@ public sealed class AppShellTests
         ("nav-evaluations", "/evaluations", "Evaluations", "No evaluations yet"),
         ("nav-audit", "/audit", "Audit", "No audit sessions yet"),
         ("nav-jobs", "/jobs", "Jobs", "No jobs have run yet"),
-        ("nav-settings", "/settings", "Settings", "No backend endpoints yet"),
+        ("nav-settings", "/settings", "Settings", "No prompt templates stored yet"),
     ];
 
     [Fact]

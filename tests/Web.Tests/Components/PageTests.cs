@@ -27,7 +27,7 @@ public sealed class PageTests : DatabaseBunitContext
     [InlineData(typeof(EvaluationsPage), "No evaluations yet")]
     [InlineData(typeof(AuditPage), "No audit sessions yet")]
     [InlineData(typeof(JobsPage), "No jobs have run yet")]
-    [InlineData(typeof(SettingsPage), "No backend endpoints yet")]
+    [InlineData(typeof(SettingsPage), "No prompt templates stored yet")]
     public void Render_ShowsEmptyState_WhenDatabaseHasNoRows(Type page, string emptyTitle)
     {
         var cut = Render(builder =>
@@ -37,7 +37,8 @@ public sealed class PageTests : DatabaseBunitContext
         });
 
         cut.WaitForAssertion(() => Assert.Contains(emptyTitle, cut.Find("[data-testid=empty-state]").TextContent));
-        Assert.Empty(cut.FindAll("tr.mud-table-row"));
+        // Configured backends are configuration, not data: only the Settings page's backend table may have rows.
+        Assert.DoesNotContain(cut.FindAll("tr.mud-table-row"), row => row.Closest("#backends-table") is null);
     }
 
     [Fact]
@@ -135,7 +136,13 @@ public sealed class PageTests : DatabaseBunitContext
 
         var cut = Render<SettingsPage>();
 
-        cut.WaitForAssertion(() => Assert.Contains("local-ollama", cut.Find("#backends-table tbody tr").TextContent));
+        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("#backends-table tbody tr").Count));
+        var rows = cut.FindAll("#backends-table tbody tr");
+        // With no endpoint configured, the built-in default (local Ollama) comes first, then the stored one.
+        Assert.Contains("http://localhost:11434", rows[0].TextContent);
+        Assert.Contains("built-in default", rows[0].TextContent);
+        Assert.Contains("local-ollama", rows[1].TextContent);
+        Assert.Contains("database", rows[1].TextContent);
         Assert.Contains(Database.FilePath, cut.Find("#settings-data-source").TextContent);
         Assert.Equal("InMemory", cut.Find("#settings-hangfire-storage").TextContent.Trim());
         // The template table is still empty and says so.

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using SelfTaught.Core.Data;
+using SelfTaught.Inference;
 using SelfTaught.Jobs;
 
 namespace SelfTaught.Web.Tests.Infrastructure;
@@ -22,6 +23,7 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         Services.AddMudServices();
         Services.AddDbContextFactory<SelfTaughtDbContext>(options => options.UseSqlite(Database.ConnectionString));
         Services.AddSingleton(Options.Create(new HangfireOptions()));
+        Services.AddSingleton(Options.Create(new InferenceOptions()));
         JSInterop.Mode = JSRuntimeMode.Loose;
     }
 
