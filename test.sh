@@ -27,9 +27,18 @@ install_chromium() {
 }
 
 install_chromium
-step "dotnet tool restore"; dotnet tool restore
-step "dotnet restore";      dotnet restore
-step "dotnet build";        dotnet build --no-restore -c Release
+# A step that fails before any test ran still ends with the counting line, as one failure.
+run_or_fail() {
+  step "$*"
+  if ! "$@"; then
+    echo "error: '$*' failed" >&2
+    echo "0 passed, 1 failed, 0 skipped"
+    exit 1
+  fi
+}
+run_or_fail dotnet tool restore
+run_or_fail dotnet restore
+run_or_fail dotnet build --no-restore -c Release
 step "dotnet test"
 mkdir -p artifacts "$E2E_ARTIFACTS"
 set +e

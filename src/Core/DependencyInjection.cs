@@ -28,5 +28,6 @@ public static class DependencyInjection
             services.GetRequiredService<IDbContextFactory<SelfTaughtDbContext>>(),
             services.GetRequiredService<DatabaseOptions>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseInitializer).FullName!),
+            !bool.TryParse(services.GetRequiredService<IConfiguration>()[DatabaseOptions.IntegrityCheckKey], out var check) || check,
             cancellationToken);
 }

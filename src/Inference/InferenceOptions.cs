@@ -12,6 +12,18 @@ public sealed class InferenceOptions
     /// </summary>
     public List<EndpointOptions> Endpoints { get; set; } = [];
 
+    /// <summary>Retry policy shared by every endpoint.</summary>
+    public RetryOptions Retry { get; set; } = new();
+
+    /// <summary>Seconds between health checks of each endpoint. Default: 30.</summary>
+    public int HealthCheckIntervalSeconds { get; set; } = 30;
+
+    /// <summary>Timeout of one health probe in seconds. Default: 10.</summary>
+    public int HealthCheckTimeoutSeconds { get; set; } = 10;
+
+    /// <summary><c>max_tokens</c> sent when a caller sets none. Default: 4096.</summary>
+    public int DefaultMaxTokens { get; set; } = 4096;
+
     /// <summary>The endpoints in use: the configured ones, or the default local Ollama server.</summary>
     public IReadOnlyList<EndpointOptions> EffectiveEndpoints => Endpoints.Count > 0 ? Endpoints : [EndpointOptions.DefaultOllama()];
 }
@@ -49,6 +61,28 @@ public sealed class EndpointOptions
     /// <summary>Name of the environment variable or user secret that holds the API key (never the key itself). Default: none.</summary>
     public string? ApiKeyReference { get; set; }
 
+    /// <summary>Ollama context window (<c>num_ctx</c>) sent with every request; Ollama's own default silently truncates long judge prompts. Default: none (server default).</summary>
+    public int? NumCtx { get; set; }
+
+    /// <summary>Whether the server accepts <c>n</c> &gt; 1 (vLLM, SGLang, OpenAI do; llama.cpp's server and Ollama do not). Default: null, probed by the health check for OpenAI-compatible servers and false for Ollama.</summary>
+    public bool? AcceptsN { get; set; }
+
     /// <summary>The default endpoint: a local Ollama server at its standard address.</summary>
     public static EndpointOptions DefaultOllama() => new() { Name = "ollama", Kind = EndpointKind.Ollama, BaseUrl = "http://localhost:11434" };
+}
+
+/// <summary>Retries on 429, 5xx, timeouts and refused or dropped connections, with exponential backoff and jitter.</summary>
+public sealed class RetryOptions
+{
+    /// <summary>Retries after the first attempt. Default: 4.</summary>
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>Delay before the first retry in milliseconds, doubled for each further one. Default: 1000.</summary>
+    public int BaseDelayMs { get; set; } = 1000;
+
+    /// <summary>Upper bound of one backoff delay in milliseconds. Default: 30000.</summary>
+    public int MaxDelayMs { get; set; } = 30_000;
+
+    /// <summary>Longest <c>Retry-After</c> honoured, in seconds; a server asking for longer fails the call. Default: 120.</summary>
+    public int MaxRetryAfterSeconds { get; set; } = 120;
 }

@@ -8,25 +8,50 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, InferenceOptions options)
     {
+        const string section = InferenceOptions.SectionName;
         var errors = new List<string>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < options.Endpoints.Count; i++)
         {
             var e = options.Endpoints[i];
-            var key = $"{InferenceOptions.SectionName}:Endpoints:{i}";
-            if (string.IsNullOrWhiteSpace(e.Name))
-                errors.Add($"{key}:Name is empty: give each endpoint a unique name.");
-            else if (!seen.Add(e.Name))
+            var key = $"{section}:Endpoints:{i}";
+            errors.AddRange(ValidateEndpoint(e, key));
+            if (!string.IsNullOrWhiteSpace(e.Name) && !seen.Add(e.Name))
                 errors.Add($"{key}:Name '{e.Name}' is used by another endpoint: names must be unique.");
-            if (!Uri.TryCreate(e.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-                errors.Add($"{key}:BaseUrl '{e.BaseUrl}' is not an absolute http(s) URL, e.g. http://localhost:11434.");
-            if (e.MaxConcurrentRequests < 1)
-                errors.Add($"{key}:MaxConcurrentRequests is {e.MaxConcurrentRequests}: it must be at least 1.");
-            if (e.RequestTimeoutSeconds < 1)
-                errors.Add($"{key}:RequestTimeoutSeconds is {e.RequestTimeoutSeconds}: it must be at least 1.");
-            if (e.ApiKeyReference is { } reference && (reference.StartsWith("sk-", StringComparison.Ordinal) || reference.Length > 128 || reference.Any(char.IsWhiteSpace)))
-                errors.Add($"{key}:ApiKeyReference must name an environment variable or user secret that holds the key, not the key itself.");
         }
+        if (options.Retry.MaxRetries is < 0 or > 20)
+            errors.Add($"{section}:Retry:MaxRetries is {options.Retry.MaxRetries}: use 0–20.");
+        if (options.Retry.BaseDelayMs < 0 || options.Retry.MaxDelayMs < options.Retry.BaseDelayMs)
+            errors.Add($"{section}:Retry:BaseDelayMs must be at least 0 and at most {section}:Retry:MaxDelayMs.");
+        if (options.HealthCheckIntervalSeconds < 1)
+            errors.Add($"{section}:HealthCheckIntervalSeconds is {options.HealthCheckIntervalSeconds}: it must be at least 1.");
+        if (options.DefaultMaxTokens < 1)
+            errors.Add($"{section}:DefaultMaxTokens is {options.DefaultMaxTokens}: it must be at least 1.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    /// <summary>Problems with one endpoint, each naming <paramref name="key"/> (a configuration path or a form field prefix).</summary>
+    public static IEnumerable<string> ValidateEndpoint(EndpointOptions e, string key)
+    {
+        if (string.IsNullOrWhiteSpace(e.Name))
+            yield return $"{key}:Name is empty: give each endpoint a unique name.";
+        else if (e.Name.Length > 100 || e.Name.Any(c => char.IsWhiteSpace(c) || c == '/'))
+            yield return $"{key}:Name '{e.Name}' must be at most 100 characters without spaces or '/'.";
+        if (!Uri.TryCreate(e.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            yield return $"{key}:BaseUrl '{e.BaseUrl}' is not an absolute http(s) URL, e.g. http://localhost:11434.";
+        if (e.MaxConcurrentRequests is < 1 or > 1024)
+            yield return $"{key}:MaxConcurrentRequests is {e.MaxConcurrentRequests}: it must be between 1 and 1024.";
+        if (e.RequestTimeoutSeconds < 1)
+            yield return $"{key}:RequestTimeoutSeconds is {e.RequestTimeoutSeconds}: it must be at least 1.";
+        if (e.NumCtx is < 1)
+            yield return $"{key}:NumCtx is {e.NumCtx}: it must be at least 1 or unset.";
+        if (e.ApiKeyReference is { } reference && !LooksLikeAReference(reference))
+            yield return $"{key}:ApiKeyReference must name an environment variable or user secret that holds the key (letters, digits, '_', ':', '.', '-'), not the key itself.";
+    }
+
+    private static bool LooksLikeAReference(string reference) =>
+        reference.Length is > 0 and <= 128
+        && !reference.StartsWith("sk-", StringComparison.Ordinal)
+        && !reference.StartsWith("hf_", StringComparison.Ordinal)
+        && reference.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or ':' or '.' or '-');
 }

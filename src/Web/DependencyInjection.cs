@@ -1,5 +1,10 @@
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
 using MudBlazor.Services;
+using SelfTaught.Core.Data;
+using SelfTaught.Core.Models;
+using SelfTaught.Web.Backends;
 using SelfTaught.Web.Health;
 
 namespace SelfTaught.Web;
@@ -30,7 +35,19 @@ public static class DependencyInjection
 
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name)
-            .AddCheck<JobQueueHealthCheck>(JobQueueHealthCheck.Name);
+            .AddCheck<JobQueueHealthCheck>(JobQueueHealthCheck.Name)
+            .AddCheck<BackendsHealthCheck>(BackendsHealthCheck.Name);
+
+        // Keys that protect antiforgery tokens and circuits live beside the database (the container's volume), so a
+        // restart does not invalidate open pages.
+        builder.Services.AddDataProtection();
+        builder.Services.AddOptions<KeyManagementOptions>().Configure<DatabaseOptions, ILoggerFactory>((options, database, logs) =>
+            options.XmlRepository = new FileSystemXmlRepository(
+                new DirectoryInfo(Path.Combine(Path.GetDirectoryName(database.FilePath)!, "keys")), logs));
+
+        // Core reaches models only through its port; the inference layer's registry implements it here.
+        builder.Services.AddSingleton<IModelResolver, RegistryModelResolver>();
+        builder.Services.AddSingleton<BackendCatalog>();
 
         return builder;
     }

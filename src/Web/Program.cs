@@ -5,6 +5,7 @@ using SelfTaught.Inference;
 using SelfTaught.Jobs;
 using SelfTaught.Web;
 using SelfTaught.Web.Api;
+using SelfTaught.Web.Backends;
 using SelfTaught.Web.Components;
 using SelfTaught.Web.Health;
 using SelfTaught.Web.JobDashboard;
@@ -21,29 +22,27 @@ var app = builder.Build();
 try
 {
     await app.Services.InitializeDatabaseAsync();
+    await app.Services.GetRequiredService<BackendCatalog>().LoadAsync(CancellationToken.None);
+
+    app.UseWebMiddleware();
+
+    app.MapStaticAssets();
+    app.MapOpenApi();
+    app.MapHealthEndpoint();
+    app.MapApi();
+    app.MapJobDashboard();
+    app.MapRazorComponents<App>()
+        .AddInteractiveServerRenderMode();
+
+    await app.RunAsync();
+    return 0;
 }
 catch (DatabaseStartupException ex)
 {
     // Never fall back to a fresh database: stop, say which setting and file, leave the file alone.
     return StartupFailure.Report(app.Logger, ex.Message);
 }
-
-app.UseWebMiddleware();
-
-app.MapStaticAssets();
-app.MapOpenApi();
-app.MapHealthEndpoint();
-app.MapApi();
-app.MapJobDashboard();
-app.MapRazorComponents<App>()
-    .AddInteractiveServerRenderMode();
-
-try
-{
-    await app.RunAsync();
-}
 catch (OptionsValidationException ex)
 {
     return StartupFailure.Report(app.Logger, string.Join(" ", ex.Failures));
 }
-return 0;

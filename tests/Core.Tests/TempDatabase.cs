@@ -22,7 +22,7 @@ internal sealed class TempDatabase : IDisposable
     public IDbContextFactory<SelfTaughtDbContext> Factory { get; }
 
     public Task InitializeAsync() =>
-        DatabaseInitializer.InitializeAsync(Factory, Options, NullLogger.Instance, Xunit.TestContext.Current.CancellationToken);
+        DatabaseInitializer.InitializeAsync(Factory, Options, NullLogger.Instance, cancellationToken: Xunit.TestContext.Current.CancellationToken);
 
     public SelfTaughtDbContext Create() => Factory.CreateDbContext();
 

@@ -15,18 +15,22 @@ public static partial class DatabaseInitializer
     private static readonly byte[] SqliteHeader = Encoding.ASCII.GetBytes("SQLite format 3\0");
 
     /// <summary>Validates, migrates and sets WAL mode.</summary>
+    /// <param name="factory">Contexts on <see cref="DatabaseOptions.ConnectionString"/>.</param>
+    /// <param name="options">The resolved database settings.</param>
+    /// <param name="logger">Start-up log.</param>
+    /// <param name="integrityCheck">Run SQLite's <c>PRAGMA quick_check</c> over an existing file (reads every page; seconds on a multi-GB file).</param>
+    /// <param name="cancellationToken">Cancels start-up.</param>
     public static async Task InitializeAsync(IDbContextFactory<SelfTaughtDbContext> factory, DatabaseOptions options,
-        ILogger logger, CancellationToken cancellationToken = default)
+        ILogger logger, bool integrityCheck = true, CancellationToken cancellationToken = default)
     {
-        if (options.FilePath is { } path)
-        {
-            if (Directory.Exists(path))
-                throw Fail(path, "is a directory, not a database file");
-            if (File.Exists(path))
-                CheckExistingFile(path);
-            else
-                CreateFolder(path);
-        }
+        var path = options.FilePath;
+        if (Directory.Exists(path))
+            throw Fail(path, "is a directory, not a database file");
+        if (File.Exists(path))
+            CheckExistingFile(path, integrityCheck);
+        else
+            CreateEmptyDatabase(path);
+        LogDatabase(logger, path);
 
         try
         {
@@ -34,28 +38,25 @@ public static partial class DatabaseInitializer
             var applied = (await db.Database.GetAppliedMigrationsAsync(cancellationToken)).ToList();
             var unknown = applied.Except(db.Database.GetMigrations()).ToList();
             if (unknown.Count > 0)
-                throw Fail(options.FilePath ?? ":memory:",
+                throw Fail(path,
                     $"was written by a newer version of SelfTaught (unknown migrations: {string.Join(", ", unknown)}); run that version or use another file");
 
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
             await db.Database.MigrateAsync(cancellationToken);
-            if (pending.Count > 0) LogMigrated(logger, pending.Count, options.FilePath ?? ":memory:");
+            if (pending.Count > 0) LogMigrated(logger, pending.Count, path);
 
-            if (options.FilePath is not null)
-            {
-                // WAL lets the UI read while jobs write; the mode is persistent once set on the file.
-                var mode = await db.Database.SqlQueryRaw<string>("PRAGMA journal_mode=WAL").ToListAsync(cancellationToken);
-                if (!string.Equals(mode.SingleOrDefault(), "wal", StringComparison.OrdinalIgnoreCase))
-                    LogNoWal(logger, mode.SingleOrDefault() ?? "unknown", options.FilePath);
-            }
+            // WAL lets the UI read while jobs write; the mode is persistent once set on the file.
+            var mode = await db.Database.SqlQueryRaw<string>("PRAGMA journal_mode=WAL").ToListAsync(cancellationToken);
+            if (!string.Equals(mode.SingleOrDefault(), "wal", StringComparison.OrdinalIgnoreCase))
+                LogNoWal(logger, mode.SingleOrDefault() ?? "unknown", path);
         }
         catch (SqliteException ex)
         {
-            throw Fail(options.FilePath ?? ":memory:", $"cannot be opened or migrated: {ex.Message}", ex);
+            throw Fail(path, $"cannot be opened or migrated: {ex.Message}", ex);
         }
     }
 
-    private static void CheckExistingFile(string path)
+    private static void CheckExistingFile(string path, bool integrityCheck)
     {
         var header = new byte[SqliteHeader.Length];
         int read;
@@ -88,6 +89,16 @@ public static partial class DatabaseInitializer
                 while (reader.Read()) tables.Add(reader.GetString(0));
             if (tables.Count > 0 && !tables.Contains("__EFMigrationsHistory"))
                 throw Fail(path, $"is a SQLite database but not a SelfTaught one (it has tables such as '{tables[0]}' and no migration history)");
+            if (integrityCheck)
+            {
+                // Damage past the schema page shows up only when those pages are read: check them all, read-only.
+                command.CommandText = "PRAGMA quick_check(5)";
+                var problems = new List<string>();
+                using (var reader = command.ExecuteReader())
+                    while (reader.Read()) problems.Add(reader.GetString(0));
+                if (problems is not ["ok"])
+                    throw Fail(path, $"is corrupt (SQLite's integrity check reports: {string.Join("; ", problems)})");
+            }
         }
         catch (SqliteException ex)
         {
@@ -95,17 +106,20 @@ public static partial class DatabaseInitializer
         }
     }
 
-    private static void CreateFolder(string path)
+    // The only place a database file is created: the app's own connections open without create.
+    private static void CreateEmptyDatabase(string path)
     {
-        var folder = Path.GetDirectoryName(path);
-        if (string.IsNullOrEmpty(folder)) return;
+        var folder = Path.GetDirectoryName(path)!;
         try
         {
             Directory.CreateDirectory(folder);
+            var create = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false };
+            using var connection = new SqliteConnection(create.ToString());
+            connection.Open();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SqliteException)
         {
-            throw Fail(path, $"cannot be created: its folder '{folder}' is not writable ({ex.Message})", ex);
+            throw Fail(path, $"cannot be created in '{folder}' ({ex.Message})", ex);
         }
     }
 
@@ -113,6 +127,9 @@ public static partial class DatabaseInitializer
         new($"The database file '{path}' (setting '{DatabaseOptions.ConnectionStringKey}') {problem}. " +
             "SelfTaught did not start and left the file untouched: restore it from a backup, or point " +
             $"'{DatabaseOptions.ConnectionStringKey}' at another file.", inner);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Using database file {Database}")]
+    private static partial void LogDatabase(ILogger logger, string database);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied {Count} database migration(s) to {Database}")]
     private static partial void LogMigrated(ILogger logger, int count, string database);

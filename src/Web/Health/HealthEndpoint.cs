@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using SelfTaught.Inference;
 
 namespace SelfTaught.Web.Health;
@@ -10,13 +9,13 @@ public static class HealthEndpoint
     public const string Route = "/health";
 
     public static IEndpointConventionBuilder MapHealthEndpoint(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet(Route, async (HealthCheckService health, IOptions<InferenceOptions> inference, HttpResponse response, CancellationToken cancellationToken) =>
+        endpoints.MapGet(Route, async (HealthCheckService health, EndpointRegistry registry, HttpResponse response, CancellationToken cancellationToken) =>
             {
                 var report = await health.CheckHealthAsync(cancellationToken);
                 // Health must always be live, never a cached answer.
                 response.Headers.CacheControl = "no-store, no-cache";
                 return TypedResults.Json(
-                    HealthResponse.From(report, inference.Value.EffectiveEndpoints),
+                    HealthResponse.From(report, registry.Endpoints),
                     statusCode: report.Status == HealthStatus.Unhealthy
                         ? StatusCodes.Status503ServiceUnavailable
                         : StatusCodes.Status200OK);

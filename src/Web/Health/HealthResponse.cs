@@ -20,11 +20,11 @@ public sealed record HealthResponse(
     JobQueueHealth JobQueue,
     BackendsHealth Backends)
 {
-    /// <summary>Name of the health check that reports on backends, once the inference layer registers one.</summary>
-    public const string BackendsCheckName = "backends";
+    /// <summary>Name of the health check that reports on backends.</summary>
+    public const string BackendsCheckName = SelfTaught.Web.Backends.BackendsHealthCheck.Name;
 
     /// <summary>Builds the response from a health report and the configured endpoints; parts without a registered check say so.</summary>
-    public static HealthResponse From(HealthReport report, IReadOnlyList<EndpointOptions> endpoints)
+    public static HealthResponse From(HealthReport report, IReadOnlyList<EndpointState> endpoints)
     {
         report.Entries.TryGetValue(DatabaseHealthCheck.Name, out var database);
         report.Entries.TryGetValue(JobQueueHealthCheck.Name, out var jobQueue);
@@ -45,8 +45,9 @@ public sealed record HealthResponse(
                 jobQueue.Description),
             new BackendsHealth(
                 hasBackends ? ToState(backends.Status) : HealthState.NotChecked,
-                hasBackends ? backends.Description : "Endpoints are listed as configured; they are not probed by this health check.",
-                [.. endpoints.Select(e => new BackendEndpointHealth(e.Name, e.Kind.ToString(), e.BaseUrl, e.DefaultModel))]));
+                hasBackends ? backends.Description : "No health check is registered for the endpoints.",
+                [.. endpoints.Select(e => new BackendEndpointHealth(e.Name, e.Options.Kind.ToString(), e.Options.BaseUrl, e.Options.DefaultModel,
+                    e.Health.State.ToString(), e.Health.LatencyMs, e.Health.Error))]));
     }
 
     private static HealthState ToState(HealthStatus status) => status switch
@@ -70,4 +71,4 @@ public sealed record JobQueueHealth(HealthState Status, string? Storage, int? Se
 public sealed record BackendsHealth(HealthState Status, string? Description, IReadOnlyList<BackendEndpointHealth> Endpoints);
 
 /// <summary>A configured LLM endpoint as <c>/health</c> reports it (never its API key).</summary>
-public sealed record BackendEndpointHealth(string Name, string Kind, string BaseUrl, string? DefaultModel);
+public sealed record BackendEndpointHealth(string Name, string Kind, string BaseUrl, string? DefaultModel, string State, int? LatencyMs, string? Error);

@@ -166,16 +166,71 @@ public class DatabaseInitializerTests
         var absolute = DatabaseOptions.Resolve("Data Source=/var/lib/selftaught/app.db", root);
 
         Assert.Equal(Path.Combine(root, "data", "selftaught.db"), defaults.FilePath);
-        Assert.Contains(defaults.FilePath!, defaults.ConnectionString);
+        Assert.Contains(defaults.FilePath, defaults.ConnectionString);
+        Assert.Contains("Mode=ReadWrite", defaults.ConnectionString);
+        Assert.DoesNotContain("ReadWriteCreate", defaults.ConnectionString);
         Assert.Equal("/var/lib/selftaught/app.db", absolute.FilePath);
     }
 
-    [Fact]
-    public void Resolve_AllowsInMemoryDatabases()
+    [Theory]
+    [InlineData("Data Source=:memory:")]
+    [InlineData("Data Source=app;Mode=Memory;Cache=Shared")]
+    public void Resolve_Throws_WhenDatabaseIsInMemory(string connectionString)
     {
-        var options = DatabaseOptions.Resolve("Data Source=:memory:", Path.GetTempPath());
+        var ex = Assert.Throws<DatabaseStartupException>(() => DatabaseOptions.Resolve(connectionString, Path.GetTempPath()));
 
-        Assert.Null(options.FilePath);
+        Assert.Contains("ConnectionStrings:SelfTaught", ex.Message);
+        Assert.Contains("in-memory", ex.Message);
+    }
+
+    [Fact]
+    public async Task InitializeAsync_Throws_AndLeavesFileUntouched_WhenAPageDeepInTheFileIsCorrupt()
+    {
+        using var temp = new TempDatabase();
+        await temp.InitializeAsync();
+        await using (var db = temp.Create())
+        {
+            var dataset = new SelfTaught.Core.Data.Entities.Dataset { Name = "pool", Role = SelfTaught.Core.Data.Entities.DatasetRole.InstructionPool };
+            db.Datasets.Add(dataset);
+            await db.SaveChangesAsync(Ct);
+            await db.InsertOrIgnoreAsync(Enumerable.Range(0, 3000).Select(i => new SelfTaught.Core.Data.Entities.Instruction
+            {
+                DatasetId = dataset.Id, RowIndex = i, Text = $"Explain step {i} of a long derivation in detail, please.",
+            }).ToList(), Ct);
+            await db.Database.ExecuteSqlRawAsync("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;", Ct);
+        }
+        SqliteConnection.ClearAllPools();
+        var bytes = await File.ReadAllBytesAsync(temp.FilePath, Ct);
+        Assert.True(bytes.Length > 200_000, $"database too small to corrupt its middle: {bytes.Length} bytes");
+        // Schema (page 1) intact, so opening and listing tables succeeds; only reading every page finds this.
+        var middle = bytes.Length / 2 / 4096 * 4096;
+        for (var i = middle; i < middle + 40_960; i++) bytes[i] = 0x5A;
+        await File.WriteAllBytesAsync(temp.FilePath, bytes, Ct);
+        var before = Hash(temp.FilePath);
+
+        var ex = await Assert.ThrowsAsync<DatabaseStartupException>(temp.InitializeAsync);
+
+        Assert.Contains("is corrupt", ex.Message);
+        Assert.Contains("ConnectionStrings:SelfTaught", ex.Message);
+        Assert.Contains(temp.FilePath, ex.Message);
+        Assert.Equal(before, Hash(temp.FilePath));
+    }
+
+    [Fact]
+    public async Task Contexts_FailInsteadOfCreatingAnEmptyDatabase_WhenTheFileVanishesAfterStartUp()
+    {
+        using var temp = new TempDatabase();
+        await temp.InitializeAsync();
+        SqliteConnection.ClearAllPools();
+        File.Delete(temp.FilePath);
+        File.Delete(temp.FilePath + "-wal");
+        File.Delete(temp.FilePath + "-shm");
+
+        await using var db = temp.Create();
+        var ex = await Assert.ThrowsAsync<SqliteException>(() => db.Datasets.CountAsync(Ct));
+
+        Assert.Contains("unable to open database file", ex.Message);
+        Assert.False(File.Exists(temp.FilePath));
     }
 
     private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));

@@ -43,6 +43,31 @@ public class EntityRoundTripTests
     }
 
     [Fact]
+    public async Task DeletingAnExperiment_RemovesWhatItOwns_AndKeepsItsEvaluations()
+    {
+        using var temp = new TempDatabase();
+        await temp.InitializeAsync();
+        var graph = BuildGraph();
+        await using (var db = temp.Create())
+            await SaveInOrder(db, graph);
+
+        await using var delete = temp.Create();
+        var removed = await delete.Experiments.ExecuteDeleteAsync(Ct);
+
+        Assert.Equal(1, removed);
+        Assert.Equal(0, await delete.Pairs.CountAsync(Ct));
+        Assert.Equal(0, await delete.Iterations.CountAsync(Ct));
+        Assert.Equal(0, await delete.JudgmentSamples.CountAsync(Ct));
+        Assert.Equal(0, await delete.TrainingSetMembers.CountAsync(Ct));
+        Assert.Equal(0, await delete.AuditLabels.CountAsync(Ct));
+        var run = await delete.EvaluationRuns.SingleAsync(Ct);
+        Assert.Null(run.ExperimentId);
+        Assert.Null(run.CandidateModelId);
+        Assert.Equal(1, await delete.EvaluationResults.CountAsync(Ct));
+        Assert.Null((await delete.StageRuns.SingleAsync(Ct)).ExperimentId);
+    }
+
+    [Fact]
     public async Task Model_HasNoChangesMissingFromTheMigrations()
     {
         using var temp = new TempDatabase();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Bunit;
 using Microsoft.EntityFrameworkCore;
 using SelfTaught.Core.Data.Entities;
@@ -128,11 +129,13 @@ public sealed class PageTests : DatabaseBunitContext
     [Fact]
     public async Task SettingsPage_ShowsDatabaseFileAndBackend_WhenAnEndpointIsStored()
     {
-        await Database.AddAsync(Cancellation, new BackendEndpoint
+        var errors = await Services.GetRequiredService<SelfTaught.Web.Backends.BackendCatalog>().SaveAsync(new()
         {
-            Name = "local-ollama", Kind = BackendKind.Ollama, BaseUrl = "http://127.0.0.1:11434", DefaultModel = "llama3.1:8b",
-            CreatedAt = Created, UpdatedAt = Created,
-        });
+            Name = "local-ollama", Kind = SelfTaught.Inference.EndpointKind.Ollama, BaseUrl = "http://127.0.0.1:11434", DefaultModel = "llama3.1:8b",
+        }, null, Cancellation);
+        Assert.Empty(errors);
+        await using (var db = Database.CreateContext())
+            Assert.Equal("local-ollama", (await db.BackendEndpoints.SingleAsync(Cancellation)).Name);
 
         var cut = Render<SettingsPage>();
 

@@ -46,6 +46,23 @@ public sealed class ProcessStartupTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_folder, "x.db")));
     }
 
+    [Theory]
+    [InlineData("Hangfire__Storage", "Redis", "Hangfire:Storage is 'Redis'")]
+    [InlineData("Hangfire__WorkerCount", "0", "Hangfire:WorkerCount must be between 1 and 256")]
+    [InlineData("Inference__Endpoints__0__BaseUrl", "localhost:11434", "Inference:Endpoints:0:BaseUrl")]
+    public async Task Start_StopsNamingTheKey_WhenASettingIsInvalid(string variable, string value, string expected)
+    {
+        var settings = new Dictionary<string, string> { [variable] = value };
+        if (variable.StartsWith("Inference", StringComparison.Ordinal)) settings["Inference__Endpoints__0__Name"] = "local";
+
+        var (exitCode, output) = await RunUntilExit(settings);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("SelfTaught did not start", output);
+        Assert.Contains(expected, output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
     [Fact]
     public async Task Start_CreatesTheDatabaseInDataFolder_AndServesHealth_WithDefaults()
     {

@@ -24,6 +24,13 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         Services.AddDbContextFactory<SelfTaughtDbContext>(options => options.UseSqlite(Database.ConnectionString));
         Services.AddSingleton(Options.Create(new HangfireOptions()));
         Services.AddSingleton(Options.Create(new InferenceOptions()));
+        // The inference layer as the app registers it: default endpoint, nothing probed until a test asks.
+        Services.AddSingleton(sp => sp.GetRequiredService<IOptions<InferenceOptions>>().Value);
+        Services.AddSingleton(sp => new ChatClientFactory(sp.GetRequiredService<InferenceOptions>(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, _ => null));
+        Services.AddSingleton<EndpointRegistry>();
+        Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton<EndpointHealthChecker>();
+        Services.AddSingleton<SelfTaught.Web.Backends.BackendCatalog>();
         JSInterop.Mode = JSRuntimeMode.Loose;
     }
 

@@ -47,7 +47,7 @@ internal sealed class IterationConfiguration : IEntityTypeConfiguration<Iteratio
     public void Configure(EntityTypeBuilder<Iteration> b)
     {
         b.HasOne(x => x.Experiment).WithMany(e => e.Iterations).HasForeignKey(x => x.ExperimentId).OnDelete(DeleteBehavior.Cascade);
-        b.HasOne(x => x.JudgeCandidateModel).WithMany().HasForeignKey(x => x.JudgeCandidateModelId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne(x => x.JudgeCandidateModel).WithMany().HasForeignKey(x => x.JudgeCandidateModelId).OnDelete(DeleteBehavior.SetNull);
         b.HasOne(x => x.JudgeTemplate).WithMany().HasForeignKey(x => x.JudgeTemplateId).OnDelete(DeleteBehavior.Restrict);
         b.HasIndex(x => new { x.ExperimentId, x.Number }).IsUnique();
     }
@@ -89,8 +89,10 @@ internal sealed class CandidateModelConfiguration : IEntityTypeConfiguration<Can
     {
         b.HasOne(x => x.Iteration).WithMany(i => i.CandidateModels).HasForeignKey(x => x.IterationId).OnDelete(DeleteBehavior.Cascade);
         b.HasIndex(x => new { x.IterationId, x.Endpoint, x.Model }).IsUnique();
-        // At most one chosen model (M_i) per iteration.
-        b.HasIndex(x => x.IterationId).IsUnique().HasFilter("\"IsChosen\" = 1").HasDatabaseName("IX_CandidateModels_IterationId_Chosen");
+        // NULLs never collide in a unique index: a second key covers models registered without an endpoint.
+        b.HasIndex(x => new { x.IterationId, x.Model }).IsUnique().HasFilter("\"Endpoint\" IS NULL").HasDatabaseName("IX_CandidateModels_IterationId_Model_AnyEndpoint");
+        // At most one chosen model (M_i) per iteration. A bare boolean filter is valid in SQLite and PostgreSQL.
+        b.HasIndex(x => x.IterationId).IsUnique().HasFilter("\"IsChosen\"").HasDatabaseName("IX_CandidateModels_IterationId_Chosen");
     }
 }
 
@@ -109,8 +111,8 @@ internal sealed class TrainingSetMemberConfiguration : IEntityTypeConfiguration<
     {
         b.HasOne(x => x.TrainingSet).WithMany(t => t.Members).HasForeignKey(x => x.TrainingSetId).OnDelete(DeleteBehavior.Cascade);
         b.HasOne(x => x.Annotation).WithMany().HasForeignKey(x => x.AnnotationId).OnDelete(DeleteBehavior.Cascade);
-        b.HasOne<JudgmentSample>().WithMany().HasForeignKey(x => x.ChosenSampleId).OnDelete(DeleteBehavior.Restrict);
-        b.HasOne<JudgmentSample>().WithMany().HasForeignKey(x => x.RejectedSampleId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne<JudgmentSample>().WithMany().HasForeignKey(x => x.ChosenSampleId).OnDelete(DeleteBehavior.Cascade);
+        b.HasOne<JudgmentSample>().WithMany().HasForeignKey(x => x.RejectedSampleId).OnDelete(DeleteBehavior.SetNull);
         b.HasIndex(x => new { x.TrainingSetId, x.AnnotationId }).IsUnique();
         b.HasIndex(x => new { x.TrainingSetId, x.Ordinal });
     }

@@ -28,11 +28,13 @@ internal sealed class EvaluationRunConfiguration : IEntityTypeConfiguration<Eval
 {
     public void Configure(EntityTypeBuilder<EvaluationRun> b)
     {
-        b.HasOne(x => x.Dataset).WithMany().HasForeignKey(x => x.DatasetId).OnDelete(DeleteBehavior.Restrict);
-        b.HasOne(x => x.Experiment).WithMany().HasForeignKey(x => x.ExperimentId).OnDelete(DeleteBehavior.Restrict);
-        b.HasOne(x => x.CandidateModel).WithMany().HasForeignKey(x => x.CandidateModelId).OnDelete(DeleteBehavior.Restrict);
+        // Scores outlive what they were computed on: deleting an experiment or dataset keeps its evaluations.
+        b.HasOne(x => x.Dataset).WithMany().HasForeignKey(x => x.DatasetId).OnDelete(DeleteBehavior.SetNull);
+        b.HasOne(x => x.Experiment).WithMany().HasForeignKey(x => x.ExperimentId).OnDelete(DeleteBehavior.SetNull);
+        b.HasOne(x => x.CandidateModel).WithMany().HasForeignKey(x => x.CandidateModelId).OnDelete(DeleteBehavior.SetNull);
         b.HasOne(x => x.Template).WithMany().HasForeignKey(x => x.TemplateId).OnDelete(DeleteBehavior.Restrict);
         b.HasIndex(x => new { x.Benchmark, x.CreatedAt });
+        b.HasIndex(x => x.CreatedAt);
         b.HasIndex(x => x.CandidateModelId);
         b.HasIndex(x => x.ExperimentId);
     }
@@ -53,7 +55,7 @@ internal sealed class AuditSessionConfiguration : IEntityTypeConfiguration<Audit
     public void Configure(EntityTypeBuilder<AuditSession> b)
     {
         b.HasOne(x => x.Experiment).WithMany().HasForeignKey(x => x.ExperimentId).OnDelete(DeleteBehavior.Cascade);
-        b.HasOne<Iteration>().WithMany().HasForeignKey(x => x.IterationId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne<Iteration>().WithMany().HasForeignKey(x => x.IterationId).OnDelete(DeleteBehavior.SetNull);
         b.HasIndex(x => x.CreatedAt);
     }
 }
@@ -64,9 +66,10 @@ internal sealed class AuditAssignmentConfiguration : IEntityTypeConfiguration<Au
     {
         b.HasOne(x => x.AuditSession).WithMany(s => s.Assignments).HasForeignKey(x => x.AuditSessionId).OnDelete(DeleteBehavior.Cascade);
         b.HasOne(x => x.Pair).WithMany().HasForeignKey(x => x.PairId).OnDelete(DeleteBehavior.Cascade);
-        b.HasOne(x => x.Annotation).WithMany().HasForeignKey(x => x.AnnotationId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne(x => x.Annotation).WithMany().HasForeignKey(x => x.AnnotationId).OnDelete(DeleteBehavior.SetNull);
         b.HasIndex(x => new { x.AuditSessionId, x.Ordinal }).IsUnique();
         b.HasIndex(x => new { x.AuditSessionId, x.PairId, x.AnnotationId }).IsUnique();
+        b.HasIndex(x => new { x.AuditSessionId, x.PairId }).IsUnique().HasFilter("\"AnnotationId\" IS NULL").HasDatabaseName("IX_AuditAssignments_AuditSessionId_PairId_NoAnnotation");
     }
 }
 

@@ -93,6 +93,8 @@ public class EvaluationResult
     /// <summary>Position the chosen (better) response was shown in.</summary>
     public Position ChosenPosition { get; set; }
     public int SampleIndex { get; set; }
+    /// <summary>Index among the choices of an <c>n</c>-batched request (maj@k).</summary>
+    public int ChoiceIndex { get; set; }
     public string? RawCompletion { get; set; }
     public Verdict? Verdict { get; set; }
     /// <summary>1, 0 or 0.5 (parse error).</summary>

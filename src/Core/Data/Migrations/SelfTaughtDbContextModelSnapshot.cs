@@ -126,6 +126,11 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasIndex("AuditSessionId", "Ordinal")
                         .IsUnique();
 
+                    b.HasIndex("AuditSessionId", "PairId")
+                        .IsUnique()
+                        .HasDatabaseName("IX_AuditAssignments_AuditSessionId_PairId_NoAnnotation")
+                        .HasFilter("\"AnnotationId\" IS NULL");
+
                     b.HasIndex("AuditSessionId", "PairId", "AnnotationId")
                         .IsUnique();
 
@@ -324,7 +329,12 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasIndex("IterationId")
                         .IsUnique()
                         .HasDatabaseName("IX_CandidateModels_IterationId_Chosen")
-                        .HasFilter("\"IsChosen\" = 1");
+                        .HasFilter("\"IsChosen\"");
+
+                    b.HasIndex("IterationId", "Model")
+                        .IsUnique()
+                        .HasDatabaseName("IX_CandidateModels_IterationId_Model_AnyEndpoint")
+                        .HasFilter("\"Endpoint\" IS NULL");
 
                     b.HasIndex("IterationId", "Endpoint", "Model")
                         .IsUnique();
@@ -380,6 +390,8 @@ namespace SelfTaught.Core.Data.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAt");
+
                     b.HasIndex("Name");
 
                     b.HasIndex("Role", "CreatedAt");
@@ -391,6 +403,9 @@ namespace SelfTaught.Core.Data.Migrations
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ChoiceIndex")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ChosenPosition")
@@ -540,6 +555,8 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("CandidateModelId");
+
+                    b.HasIndex("CreatedAt");
 
                     b.HasIndex("DatasetId");
 
@@ -1330,7 +1347,7 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.Annotation", "Annotation")
                         .WithMany()
                         .HasForeignKey("AnnotationId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.AuditSession", "AuditSession")
                         .WithMany("Assignments")
@@ -1373,7 +1390,7 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.Iteration", null)
                         .WithMany()
                         .HasForeignKey("IterationId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.Navigation("Experiment");
                 });
@@ -1405,17 +1422,17 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.CandidateModel", "CandidateModel")
                         .WithMany()
                         .HasForeignKey("CandidateModelId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.Dataset", "Dataset")
                         .WithMany()
                         .HasForeignKey("DatasetId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.Experiment", "Experiment")
                         .WithMany()
                         .HasForeignKey("ExperimentId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.PromptTemplate", "Template")
                         .WithMany()
@@ -1490,7 +1507,7 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.CandidateModel", "JudgeCandidateModel")
                         .WithMany()
                         .HasForeignKey("JudgeCandidateModelId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.PromptTemplate", "JudgeTemplate")
                         .WithMany()
@@ -1639,13 +1656,13 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.JudgmentSample", null)
                         .WithMany()
                         .HasForeignKey("ChosenSampleId")
-                        .OnDelete(DeleteBehavior.Restrict)
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
 
                     b.HasOne("SelfTaught.Core.Data.Entities.JudgmentSample", null)
                         .WithMany()
                         .HasForeignKey("RejectedSampleId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.TrainingSet", "TrainingSet")
                         .WithMany("Members")

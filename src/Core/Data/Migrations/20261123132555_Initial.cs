@@ -339,7 +339,7 @@ namespace SelfTaught.Core.Data.Migrations
                         column: x => x.AnnotationId,
                         principalTable: "Annotations",
                         principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
+                        onDelete: ReferentialAction.SetNull);
                     table.ForeignKey(
                         name: "FK_AuditAssignments_Pairs_PairId",
                         column: x => x.PairId,
@@ -461,19 +461,19 @@ namespace SelfTaught.Core.Data.Migrations
                         column: x => x.CandidateModelId,
                         principalTable: "CandidateModels",
                         principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
+                        onDelete: ReferentialAction.SetNull);
                     table.ForeignKey(
                         name: "FK_EvaluationRuns_Datasets_DatasetId",
                         column: x => x.DatasetId,
                         principalTable: "Datasets",
                         principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
+                        onDelete: ReferentialAction.SetNull);
                     table.ForeignKey(
                         name: "FK_EvaluationRuns_Experiments_ExperimentId",
                         column: x => x.ExperimentId,
                         principalTable: "Experiments",
                         principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
+                        onDelete: ReferentialAction.SetNull);
                     table.ForeignKey(
                         name: "FK_EvaluationRuns_PromptTemplates_TemplateId",
                         column: x => x.TemplateId,
@@ -509,7 +509,7 @@ namespace SelfTaught.Core.Data.Migrations
                         column: x => x.JudgeCandidateModelId,
                         principalTable: "CandidateModels",
                         principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
+                        onDelete: ReferentialAction.SetNull);
                     table.ForeignKey(
                         name: "FK_Iterations_Experiments_ExperimentId",
                         column: x => x.ExperimentId,
@@ -537,6 +537,7 @@ namespace SelfTaught.Core.Data.Migrations
                     Subset = table.Column<string>(type: "TEXT", nullable: true),
                     ChosenPosition = table.Column<string>(type: "TEXT", maxLength: 32, nullable: false),
                     SampleIndex = table.Column<int>(type: "INTEGER", nullable: false),
+                    ChoiceIndex = table.Column<int>(type: "INTEGER", nullable: false),
                     RawCompletion = table.Column<string>(type: "TEXT", nullable: true),
                     Verdict = table.Column<string>(type: "TEXT", maxLength: 32, nullable: true),
                     Score = table.Column<double>(type: "REAL", nullable: false),
@@ -752,13 +753,13 @@ namespace SelfTaught.Core.Data.Migrations
                         column: x => x.ChosenSampleId,
                         principalTable: "JudgmentSamples",
                         principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
+                        onDelete: ReferentialAction.Cascade);
                     table.ForeignKey(
                         name: "FK_TrainingSetMembers_JudgmentSamples_RejectedSampleId",
                         column: x => x.RejectedSampleId,
                         principalTable: "JudgmentSamples",
                         principalColumn: "Id",
-                        onDelete: ReferentialAction.Restrict);
+                        onDelete: ReferentialAction.SetNull);
                     table.ForeignKey(
                         name: "FK_TrainingSetMembers_TrainingSets_TrainingSetId",
                         column: x => x.TrainingSetId,
@@ -811,6 +812,13 @@ namespace SelfTaught.Core.Data.Migrations
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_AuditAssignments_AuditSessionId_PairId_NoAnnotation",
+                table: "AuditAssignments",
+                columns: new[] { "AuditSessionId", "PairId" },
+                unique: true,
+                filter: "\"AnnotationId\" IS NULL");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_AuditAssignments_PairId",
                 table: "AuditAssignments",
                 column: "PairId");
@@ -852,13 +860,25 @@ namespace SelfTaught.Core.Data.Migrations
                 table: "CandidateModels",
                 column: "IterationId",
                 unique: true,
-                filter: "\"IsChosen\" = 1");
+                filter: "\"IsChosen\"");
 
             migrationBuilder.CreateIndex(
                 name: "IX_CandidateModels_IterationId_Endpoint_Model",
                 table: "CandidateModels",
                 columns: new[] { "IterationId", "Endpoint", "Model" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_CandidateModels_IterationId_Model_AnyEndpoint",
+                table: "CandidateModels",
+                columns: new[] { "IterationId", "Model" },
+                unique: true,
+                filter: "\"Endpoint\" IS NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Datasets_CreatedAt",
+                table: "Datasets",
+                column: "CreatedAt");
 
             migrationBuilder.CreateIndex(
                 name: "IX_Datasets_Name",
@@ -890,6 +910,11 @@ namespace SelfTaught.Core.Data.Migrations
                 name: "IX_EvaluationRuns_CandidateModelId",
                 table: "EvaluationRuns",
                 column: "CandidateModelId");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_EvaluationRuns_CreatedAt",
+                table: "EvaluationRuns",
+                column: "CreatedAt");
 
             migrationBuilder.CreateIndex(
                 name: "IX_EvaluationRuns_DatasetId",
@@ -1169,7 +1194,7 @@ namespace SelfTaught.Core.Data.Migrations
                 column: "IterationId",
                 principalTable: "Iterations",
                 principalColumn: "Id",
-                onDelete: ReferentialAction.Restrict);
+                onDelete: ReferentialAction.SetNull);
 
             migrationBuilder.AddForeignKey(
                 name: "FK_CandidateModels_Iterations_IterationId",

@@ -11,7 +11,7 @@ using SelfTaught.Core.Data;
 namespace SelfTaught.Core.Data.Migrations
 {
     [DbContext(typeof(SelfTaughtDbContext))]
-    [Migration("20261123125909_Initial")]
+    [Migration("20261123132555_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -128,6 +128,11 @@ namespace SelfTaught.Core.Data.Migrations
 
                     b.HasIndex("AuditSessionId", "Ordinal")
                         .IsUnique();
+
+                    b.HasIndex("AuditSessionId", "PairId")
+                        .IsUnique()
+                        .HasDatabaseName("IX_AuditAssignments_AuditSessionId_PairId_NoAnnotation")
+                        .HasFilter("\"AnnotationId\" IS NULL");
 
                     b.HasIndex("AuditSessionId", "PairId", "AnnotationId")
                         .IsUnique();
@@ -327,7 +332,12 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasIndex("IterationId")
                         .IsUnique()
                         .HasDatabaseName("IX_CandidateModels_IterationId_Chosen")
-                        .HasFilter("\"IsChosen\" = 1");
+                        .HasFilter("\"IsChosen\"");
+
+                    b.HasIndex("IterationId", "Model")
+                        .IsUnique()
+                        .HasDatabaseName("IX_CandidateModels_IterationId_Model_AnyEndpoint")
+                        .HasFilter("\"Endpoint\" IS NULL");
 
                     b.HasIndex("IterationId", "Endpoint", "Model")
                         .IsUnique();
@@ -383,6 +393,8 @@ namespace SelfTaught.Core.Data.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("CreatedAt");
+
                     b.HasIndex("Name");
 
                     b.HasIndex("Role", "CreatedAt");
@@ -394,6 +406,9 @@ namespace SelfTaught.Core.Data.Migrations
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("ChoiceIndex")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("ChosenPosition")
@@ -543,6 +558,8 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("CandidateModelId");
+
+                    b.HasIndex("CreatedAt");
 
                     b.HasIndex("DatasetId");
 
@@ -1333,7 +1350,7 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.Annotation", "Annotation")
                         .WithMany()
                         .HasForeignKey("AnnotationId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.AuditSession", "AuditSession")
                         .WithMany("Assignments")
@@ -1376,7 +1393,7 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.Iteration", null)
                         .WithMany()
                         .HasForeignKey("IterationId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.Navigation("Experiment");
                 });
@@ -1408,17 +1425,17 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.CandidateModel", "CandidateModel")
                         .WithMany()
                         .HasForeignKey("CandidateModelId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.Dataset", "Dataset")
                         .WithMany()
                         .HasForeignKey("DatasetId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.Experiment", "Experiment")
                         .WithMany()
                         .HasForeignKey("ExperimentId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.PromptTemplate", "Template")
                         .WithMany()
@@ -1493,7 +1510,7 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.CandidateModel", "JudgeCandidateModel")
                         .WithMany()
                         .HasForeignKey("JudgeCandidateModelId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.PromptTemplate", "JudgeTemplate")
                         .WithMany()
@@ -1642,13 +1659,13 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasOne("SelfTaught.Core.Data.Entities.JudgmentSample", null)
                         .WithMany()
                         .HasForeignKey("ChosenSampleId")
-                        .OnDelete(DeleteBehavior.Restrict)
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
 
                     b.HasOne("SelfTaught.Core.Data.Entities.JudgmentSample", null)
                         .WithMany()
                         .HasForeignKey("RejectedSampleId")
-                        .OnDelete(DeleteBehavior.Restrict);
+                        .OnDelete(DeleteBehavior.SetNull);
 
                     b.HasOne("SelfTaught.Core.Data.Entities.TrainingSet", "TrainingSet")
                         .WithMany("Members")

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.AI;
+
+namespace SelfTaught.Inference.Middleware;
+
+/// <summary><c>UseXxx()</c> registrations of SelfTaught's chat client middleware.</summary>
+public static class ChatClientBuilderExtensions
+{
+    /// <summary>Outstanding-request counting, latency and usage accounting, and endpoint-naming errors.</summary>
+    public static ChatClientBuilder UseEndpointCall(this ChatClientBuilder builder, EndpointState endpoint, string model) =>
+        builder.Use(inner => new EndpointCallChatClient(inner, endpoint, model));
+
+    /// <summary>Retries transient failures with backoff and jitter, honouring <c>Retry-After</c>.</summary>
+    public static ChatClientBuilder UseRetry(this ChatClientBuilder builder, RetryOptions options) =>
+        builder.Use(inner => new RetryingChatClient(inner, options));
+
+    /// <summary>At most <paramref name="limiter"/>'s count of requests in flight; share the semaphore to share the limit.</summary>
+    public static ChatClientBuilder UseConcurrencyLimit(this ChatClientBuilder builder, SemaphoreSlim limiter) =>
+        builder.Use(inner => new ConcurrencyLimitingChatClient(inner, limiter));
+
+    /// <summary>Cancels an attempt after <paramref name="timeout"/> with a retryable <see cref="RequestTimeoutException"/>.</summary>
+    public static ChatClientBuilder UseRequestTimeout(this ChatClientBuilder builder, TimeSpan timeout) =>
+        builder.Use(inner => new RequestTimeoutChatClient(inner, timeout));
+
+    /// <summary>Default <c>max_tokens</c> and Ollama <c>num_ctx</c> for requests that set none.</summary>
+    public static ChatClientBuilder UseSamplingDefaults(this ChatClientBuilder builder, int defaultMaxTokens, int? numCtx) =>
+        builder.Use(inner => new SamplingDefaultsChatClient(inner, defaultMaxTokens, numCtx));
+}
