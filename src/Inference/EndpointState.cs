@@ -63,8 +63,14 @@ public sealed class EndpointState
 
     /// <summary>Whether <paramref name="model"/> is known to be served here (listed by the server, or the default model).</summary>
     public bool Serves(string model) =>
-        string.Equals(Options.DefaultModel, model, StringComparison.Ordinal)
-        || _health.Models.Any(m => string.Equals(m.Name, model, StringComparison.Ordinal));
+        SameModel(Options.DefaultModel, model) || _health.Models.Any(m => SameModel(m.Name, model));
+
+    // Ollama treats "llama3" and "llama3:latest" as one model.
+    private bool SameModel(string? a, string b) =>
+        a is not null && (string.Equals(a, b, StringComparison.Ordinal)
+                          || (Options.Kind == EndpointKind.Ollama && string.Equals(Untagged(a), Untagged(b), StringComparison.Ordinal)));
+
+    private static string Untagged(string model) => model.EndsWith(":latest", StringComparison.Ordinal) ? model[..^7] : model;
 
     /// <summary>Whether one request may ask for several choices.</summary>
     public bool AcceptsN => Options.Kind == EndpointKind.OpenAICompatible && (Options.AcceptsN ?? _health.AcceptsN ?? false);
