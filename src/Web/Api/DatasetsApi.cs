@@ -48,7 +48,7 @@ public static class DatasetsApi
     public static async Task<PagedResult<DatasetSummary>> ListAsync(
         SelfTaughtDbContext db, int skip, int take, CancellationToken cancellationToken)
     {
-        var query = db.Datasets.AsNoTracking();
+        var query = db.Datasets.AsNoTracking().Where(d => d.Status == DatasetStatus.Ready);
         var total = await query.CountAsync(cancellationToken);
         var items = await query
             .OrderByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id)

@@ -11,6 +11,7 @@ internal sealed class DatasetConfiguration : IEntityTypeConfiguration<Dataset>
         b.Property(x => x.Name).HasMaxLength(200);
         b.HasIndex(x => x.Name);
         b.HasIndex(x => new { x.Role, x.CreatedAt });
+        b.HasIndex(x => new { x.Status, x.CreatedAt });
         b.HasIndex(x => x.CreatedAt);
     }
 }

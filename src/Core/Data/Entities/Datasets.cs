@@ -6,6 +6,14 @@ public class Dataset
     public long Id { get; set; }
     public required string Name { get; set; }
     public DatasetRole Role { get; set; }
+    /// <summary>Importing until the import completes; lists and pages show only Ready datasets.</summary>
+    public DatasetStatus Status { get; set; } = DatasetStatus.Ready;
+    /// <summary>Rows rejected by the import (empty prompt, too long, bad encoding, ...).</summary>
+    public int RejectedCount { get; set; }
+    /// <summary>Rows dropped as exact duplicates of an earlier row (normalized text).</summary>
+    public int DuplicateCount { get; set; }
+    /// <summary>Import report (rejection reasons with examples, filters applied) as JSON.</summary>
+    public string? ImportReportJson { get; set; }
     /// <summary>Import preset used (wildchat, rewardbench, helpsteer2, ...), if any.</summary>
     public string? Preset { get; set; }
     /// <summary>File path, upload name or hub id (owner/name) the rows came from.</summary>

@@ -11,6 +11,13 @@ public enum DatasetRole
     Benchmark,
 }
 
+/// <summary>Life cycle of a dataset: hidden while its import runs, so a failed import leaves no trace.</summary>
+public enum DatasetStatus
+{
+    Importing,
+    Ready,
+}
+
 /// <summary>A response slot in a pairwise comparison.</summary>
 public enum Position
 {

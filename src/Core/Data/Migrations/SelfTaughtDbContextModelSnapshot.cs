@@ -357,6 +357,12 @@ namespace SelfTaught.Core.Data.Migrations
                     b.Property<string>("Description")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("DuplicateCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ImportReportJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -367,6 +373,9 @@ namespace SelfTaught.Core.Data.Migrations
 
                     b.Property<string>("Preset")
                         .HasColumnType("TEXT");
+
+                    b.Property<int>("RejectedCount")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Role")
                         .IsRequired()
@@ -388,6 +397,11 @@ namespace SelfTaught.Core.Data.Migrations
                     b.Property<string>("SourceSplit")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("CreatedAt");
@@ -395,6 +409,8 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasIndex("Name");
 
                     b.HasIndex("Role", "CreatedAt");
+
+                    b.HasIndex("Status", "CreatedAt");
 
                     b.ToTable("Datasets");
                 });
