@@ -3,7 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SelfTaught.Core.Data;
+using SelfTaught.Core.Stages;
 
 namespace SelfTaught.Core;
 
@@ -19,6 +21,12 @@ public static class DependencyInjection
             sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
         builder.Services.AddDbContextFactory<SelfTaughtDbContext>((sp, options) =>
             options.UseSqlite(sp.GetRequiredService<DatabaseOptions>().ConnectionString));
+
+        // Stage runs: the engine, and one stage per kind. The scheduler (Jobs) and model resolver (Web) come from the host.
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<StageEngineOptions>();
+        builder.Services.AddSingleton<StageEngine>();
+        builder.Services.AddSingleton<IStage, InstructionAnalysisStage>();
         return builder;
     }
 

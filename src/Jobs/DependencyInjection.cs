@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SelfTaught.Core.Stages;
 
 namespace SelfTaught.Jobs;
 
@@ -42,6 +43,10 @@ public static class DependencyInjection
         {
             server.WorkerCount = services.GetRequiredService<IOptions<HangfireOptions>>().Value.WorkerCount;
         });
+
+        builder.Services.AddTransient<StageJobs>();
+        builder.Services.AddSingleton<IStageScheduler, HangfireStageScheduler>();
+        builder.Services.AddHostedService<StageRecoveryService>();
 
         return builder;
     }

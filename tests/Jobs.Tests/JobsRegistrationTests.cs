@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SelfTaught.Core;
 
 namespace SelfTaught.Jobs.Tests;
 
@@ -23,7 +24,7 @@ public class JobsRegistrationTests
     [Fact]
     public async Task AddJobs_RunsAnEnqueuedJob_OnInMemoryStorage_ByDefault()
     {
-        using var host = Build([]);
+        using var host = await BuildAsync([]);
         await host.StartAsync(Ct);
         try
         {
@@ -42,9 +43,9 @@ public class JobsRegistrationTests
     }
 
     [Fact]
-    public void HangfireOptions_BindWorkerCount()
+    public async Task HangfireOptions_BindWorkerCount()
     {
-        using var host = Build(new() { ["Hangfire:WorkerCount"] = "7" });
+        using var host = await BuildAsync(new() { ["Hangfire:WorkerCount"] = "7" });
 
         Assert.Equal(7, host.Services.GetRequiredService<IOptions<HangfireOptions>>().Value.WorkerCount);
     }
@@ -55,20 +56,32 @@ public class JobsRegistrationTests
     [InlineData("Hangfire:WorkerCount", "1000", "Hangfire:WorkerCount must be between 1 and 256")]
     public async Task Start_Fails_NamingTheKey_WhenASettingIsInvalid(string key, string value, string expected)
     {
-        using var host = Build(new() { [key] = value });
+        using var host = await BuildAsync(new() { [key] = value });
 
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Ct));
 
         Assert.Contains(expected, ex.Message);
     }
 
-    private static IHost Build(Dictionary<string, string?> settings)
+    private static async Task<IHost> BuildAsync(Dictionary<string, string?> settings)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var folder = Path.Combine(Path.GetTempPath(), "selftaught-jobs-" + Guid.NewGuid().ToString("N"));
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = Directory.CreateDirectory(folder).FullName });
         builder.Configuration.AddInMemoryCollection(settings);
+        // Start-up recovery reads stage runs, so the host has a database like the app's.
+        builder.AddCore();
+        builder.Services.AddSingleton<SelfTaught.Core.Models.IModelResolver>(new NoModels());
         builder.AddJobs();
-        return builder.Build();
+        var host = builder.Build();
+        await host.Services.InitializeDatabaseAsync(Ct);
+        return host;
     }
+}
+
+internal sealed class NoModels : SelfTaught.Core.Models.IModelResolver
+{
+    public SelfTaught.Core.Models.ResolvedModel Resolve(SelfTaught.Core.Models.ModelReference model) =>
+        throw new SelfTaught.Core.Models.ModelResolutionException("No models in this test.");
 }
 
 /// <summary>A job Hangfire can serialize (static, string argument) that reports that it ran.</summary>

@@ -6,5 +6,6 @@ public static class ApiEndpoints
     public static RouteGroupBuilder MapApi(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGroup("/api")
             .MapDatasetsApi()
-            .MapBackendsApi();
+            .MapBackendsApi()
+            .MapStageRunsApi();
 }
