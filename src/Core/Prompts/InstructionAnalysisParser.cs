@@ -23,6 +23,12 @@ public static partial class InstructionAnalysisParser
         "Summarization", "Knowledge and Reasoning", "Humanity, History or Social Studies", "Other",
     ];
 
+    /// <summary>The length buckets of Fig. 7: the response length each letter asks for.</summary>
+    public static readonly IReadOnlyDictionary<char, string> LengthBuckets = new Dictionary<char, string>
+    {
+        ['a'] = "1 sentence", ['b'] = "1-3 sentences", ['c'] = "1 paragraph", ['d'] = "2 paragraphs", ['e'] = "3 or more paragraphs",
+    };
+
     /// <summary>Parses <paramref name="output"/>; the last occurrence of each field wins (models often restate the format first).</summary>
     public static InstructionAnalysis Parse(string? output)
     {
