@@ -6,6 +6,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SelfTaught.Core.Data;
 using SelfTaught.Core.Stages;
+using SelfTaught.Core.Import;
+using SelfTaught.Core.Import.Hub;
+using Microsoft.Extensions.Options;
 
 namespace SelfTaught.Core;
 
@@ -27,6 +30,18 @@ public static class DependencyInjection
         builder.Services.AddSingleton<StageEngineOptions>();
         builder.Services.AddSingleton<StageEngine>();
         builder.Services.AddSingleton<IStage, InstructionAnalysisStage>();
+        builder.Services.AddSingleton<IStage, ImportStage>();
+
+        // Import: files, uploads and Hugging Face Hub datasets (HF_ENDPOINT, HF_TOKEN), cached beside the database.
+        builder.Services.AddOptions<DatasetImporterOptions>().BindConfiguration(DatasetImporterOptions.SectionName)
+            .PostConfigure<IHostEnvironment>((options, host) => options.CacheFolder = Path.GetFullPath(options.CacheFolder, host.ContentRootPath));
+        builder.Services.AddSingleton(_ => HuggingFaceHubSettings.FromEnvironment());
+        // Downloads stream for as long as they make progress; the client enforces its own stall timeout.
+        builder.Services.AddSingleton(sp => new HuggingFaceHubClient(new HttpClient { Timeout = Timeout.InfiniteTimeSpan },
+            sp.GetRequiredService<HuggingFaceHubSettings>(), sp.GetRequiredService<ILogger<HuggingFaceHubClient>>()));
+        builder.Services.AddSingleton(sp => new DatasetImporter(
+            sp.GetRequiredService<IDbContextFactory<SelfTaughtDbContext>>(), sp.GetRequiredService<HuggingFaceHubClient>(),
+            sp.GetRequiredService<IOptions<DatasetImporterOptions>>().Value, sp.GetRequiredService<ILogger<DatasetImporter>>()));
         return builder;
     }
 

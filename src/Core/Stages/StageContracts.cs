@@ -23,6 +23,12 @@ public interface IStageExecution
     /// <summary>Items processed at once by one chunk; the endpoint's limiter bounds what reaches the server.</summary>
     int Parallelism { get; }
 
+    /// <summary>
+    /// True when the stage keeps the run's counters itself in finer units than items (an import counts rows, not
+    /// files); the engine then leaves Total/Done/Failed/Skipped alone and completes the run when every item is stored.
+    /// </summary>
+    bool ReportsOwnProgress => false;
+
     /// <summary>Every item of the run, in ascending id order.</summary>
     Task<IReadOnlyList<long>> ListItemsAsync(SelfTaughtDbContext db, CancellationToken cancellationToken);
 

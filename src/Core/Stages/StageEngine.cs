@@ -88,8 +88,11 @@ public sealed partial class StageEngine(
         var failed = (await db.StageRunFailures.Where(f => f.StageRunId == stageRunId).Select(f => f.ItemId).ToListAsync(cancellationToken)).ToHashSet();
         if (run.StartedAt is null)
         {
-            run.Total = items.Count;
-            run.Skipped = stored.Count;
+            if (!execution.ReportsOwnProgress)
+            {
+                run.Total = items.Count;
+                run.Skipped = stored.Count;
+            }
             run.StartedAt = Now;
         }
         run.Status = StageStatus.Running;
@@ -100,7 +103,7 @@ public sealed partial class StageEngine(
         LogPlanned(logger, stageRunId, run.Kind, items.Count, pending.Count);
         foreach (var chunk in pending.Chunk(options.ChunkSize))
             scheduler.EnqueueChunk(stageRunId, chunk[0], chunk[^1]);
-        await TryCompleteAsync(stageRunId, cancellationToken);
+        if (pending.Count == 0) await TryCompleteAsync(stageRunId, execution, cancellationToken);
     }
 
     /// <summary>Processes the pending items with ids in [<paramref name="firstItemId"/>, <paramref name="lastItemId"/>].</summary>
@@ -180,7 +183,7 @@ public sealed partial class StageEngine(
         }
 
         if (cancelled) await MarkCancelledAsync(stageRunId, cancellationToken);
-        else await TryCompleteAsync(stageRunId, cancellationToken);
+        else await TryCompleteAsync(stageRunId, execution, cancellationToken);
     }
 
     /// <summary>Stops taking new items; items in flight finish and are kept.</summary>
@@ -297,7 +300,8 @@ public sealed partial class StageEngine(
         var promptTokens = batch.Sum(o => o.PromptTokens);
         var completionTokens = batch.Sum(o => o.CompletionTokens);
         var lastError = failures.LastOrDefault()?.Message;
-        var done = fresh.Count;
+        var done = execution.ReportsOwnProgress ? 0 : fresh.Count;
+        newFailures = execution.ReportsOwnProgress ? 0 : newFailures;
         await db.StageRuns.Where(r => r.Id == stageRunId).ExecuteUpdateAsync(s => s
             .SetProperty(r => r.Done, r => r.Done + done)
             .SetProperty(r => r.Failed, r => r.Failed + newFailures)
@@ -316,9 +320,22 @@ public sealed partial class StageEngine(
         return flags is null ? (false, true) : (flags.PauseRequested, flags.CancelRequested);
     }
 
-    private async Task TryCompleteAsync(long stageRunId, CancellationToken cancellationToken)
+    private async Task TryCompleteAsync(long stageRunId, IStageExecution execution, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (execution.ReportsOwnProgress)
+        {
+            // Counters are in the stage's own units: finished when every item is stored, failed when one could not be.
+            var items = await execution.ListItemsAsync(db, cancellationToken);
+            var stored = await execution.StoredAsync(db, items, cancellationToken);
+            var failures = await db.StageRunFailures.Where(f => f.StageRunId == stageRunId).Select(f => f.Message).ToListAsync(cancellationToken);
+            if (stored.Count == items.Count)
+                await db.StageRuns.Where(r => r.Id == stageRunId && r.Status == StageStatus.Running)
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, StageStatus.Completed).SetProperty(r => r.FinishedAt, Now).SetProperty(r => r.UpdatedAt, Now), cancellationToken);
+            else if (stored.Count + failures.Count >= items.Count)
+                await FailAsync(stageRunId, failures.LastOrDefault() ?? "The stage did not store its results.", cancellationToken);
+            return;
+        }
         var completed = await db.StageRuns
             .Where(r => r.Id == stageRunId && r.Status == StageStatus.Running && r.Done + r.Failed + r.Skipped >= r.Total)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, StageStatus.Completed).SetProperty(r => r.FinishedAt, Now)

@@ -2,6 +2,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using SelfTaught.Core.Data;
 using SelfTaught.Core.Data.Entities;
+using SelfTaught.Core.Import;
+using SelfTaught.Core.Stages;
 
 namespace SelfTaught.Web.Api;
 
@@ -26,6 +28,12 @@ public static class DatasetsApi
             .WithName("ListDatasets")
             .WithSummary("Imported datasets, newest first, server-paged");
 
+        group.MapPost("/import", ImportAsync)
+            .WithName("ImportDataset")
+            .WithSummary("Import a file (multipart upload, or JSON { path, ...options }) or a Hugging Face dataset (JSON { hub, config, split, revision, ...options }) as a stage run; returns { datasetId, stageRunId }")
+            .DisableAntiforgery()
+            .Accepts<ImportBody>("application/json", "multipart/form-data");
+
         return api;
     }
 
@@ -43,6 +51,71 @@ public static class DatasetsApi
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
         return TypedResults.Ok(await ListAsync(db, (page - 1) * pageSize, pageSize, cancellationToken));
     }
+
+    private static async Task<IResult> ImportAsync(HttpRequest http, DatasetImporter importer, StageEngine engine, DatabaseOptions database,
+        CancellationToken cancellationToken)
+    {
+        ImportBody body;
+        string? uploaded = null;
+        string? uploadedName = null;
+        try
+        {
+            if (http.HasFormContentType)
+            {
+                var form = await http.ReadFormAsync(cancellationToken);
+                body = FromForm(form);
+                if (form.Files.Count > 1) return Invalid("Upload one file per import.");
+                if (form.Files.Count == 1)
+                {
+                    var file = form.Files[0];
+                    // Uploads are kept beside the database until the import has read them.
+                    var folder = Directory.CreateDirectory(Path.Combine(Path.GetDirectoryName(database.FilePath)!, "uploads")).FullName;
+                    uploadedName = Path.GetFileName(file.FileName);
+                    uploaded = Path.Combine(folder, $"{Guid.NewGuid():N}-{uploadedName}");
+                    await using var target = File.Create(uploaded);
+                    await file.CopyToAsync(target, cancellationToken);
+                }
+            }
+            else
+            {
+                body = await http.ReadFromJsonAsync<ImportBody>(cancellationToken)
+                    ?? throw new ImportException("Send a JSON body such as { \"path\": \"/data/prompts.jsonl\", \"preset\": \"instructions\" }, or a multipart upload.");
+            }
+            var request = body.ToRequest(uploaded, uploadedName);
+            var datasetId = await importer.CreateDatasetAsync(request, cancellationToken);
+            var run = await engine.CreateAsync(StageKind.Import, new { source = request.Source.DisplayName, preset = body.Preset, format = body.Format },
+                datasetId: datasetId, cancellationToken: cancellationToken);
+            return TypedResults.Accepted($"/api/stage-runs/{run.Id}", new { datasetId, stageRunId = run.Id });
+        }
+        catch (Exception ex) when (ex is ImportException or System.Text.Json.JsonException or BadHttpRequestException or InvalidDataException)
+        {
+            if (uploaded is not null) File.Delete(uploaded);
+            return Invalid(ex.Message);
+        }
+    }
+
+    private static ImportBody FromForm(IFormCollection form)
+    {
+        string? Get(string key) => form.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.ToString() : null;
+        bool? Flag(string key) => Get(key) is { } v ? bool.Parse(v) : null;
+        int? Number(string key) => Get(key) is { } v ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : null;
+        var columns = form.TryGetValue("columns", out var json) && !string.IsNullOrWhiteSpace(json)
+            ? System.Text.Json.JsonSerializer.Deserialize<ColumnMapping>(json.ToString(), new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))
+            : null;
+        return new ImportBody
+        {
+            Name = Get("name"), Path = Get("path"), Hub = Get("hub"), Config = Get("config"), Split = Get("split"), Revision = Get("revision"),
+            Format = Get("format"), Preset = Get("preset"),
+            Role = Get("role") is { } role ? Enum.Parse<DatasetRole>(role, ignoreCase: true) : null,
+            Columns = columns, Turn = Get("turn") is { } turn ? Enum.Parse<TurnSelection>(turn, ignoreCase: true) : null,
+            Language = Get("language"), DropToxic = Flag("dropToxic"), DropRedacted = Flag("dropRedacted"),
+            MinPromptLength = Number("minPromptLength"), MaxPromptLength = Number("maxPromptLength"),
+            MaxResponseLength = Number("maxResponseLength"), Dedupe = Flag("dedupe"), Description = Get("description"),
+        };
+    }
+
+    private static IResult Invalid(string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["import"] = [message] }, title: "The import cannot start");
 
     /// <summary>One page of datasets, newest first.</summary>
     public static async Task<PagedResult<DatasetSummary>> ListAsync(
