@@ -1,0 +1,95 @@
+// Import benchmark: N generated WildChat-shaped JSONL rows imported into SQLite (stream, map, filter, dedupe,
+// batched insert-or-ignore) against a parse-only pass over the same file (stream, map, filter) in the same run,
+// with the process's peak memory. Usage: dotnet run -c Release --project bench/Import.Bench [-- rows]
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using SelfTaught.Core.Data;
+using SelfTaught.Core.Import;
+using SelfTaught.Core.Import.Hub;
+using SelfTaught.Core.Import.Mapping;
+using SelfTaught.Core.Import.Readers;
+
+var rows = args.Length > 0 ? int.Parse(args[0]) : 1_000_000;
+var root = Path.Combine(Path.GetTempPath(), "selftaught-import-bench-" + Guid.NewGuid().ToString("N"));
+Directory.CreateDirectory(root);
+try
+{
+    var file = Path.Combine(root, "wildchat.jsonl");
+    var clock = Stopwatch.StartNew();
+    await Generate(file, rows);
+    Console.WriteLine($"Generated {rows:N0} WildChat-shaped rows ({new FileInfo(file).Length / 1e6:N0} MB) in {clock.Elapsed.TotalSeconds:N1} s");
+    var request = new ImportRequest { Name = "bench", Source = new LocalFileSource(file), Preset = ImportPreset.WildChat, Format = ImportFormat.JsonLines };
+
+    // Parse-only: the same reader, mapper and filters, no database.
+    clock.Restart();
+    var parsed = 0L;
+    await using (var table = await SourceReader.OpenAsync(file, ImportFormat.JsonLines))
+    {
+        var mapper = RowMapper.Create(request);
+        mapper.Bind(table.Columns, "wildchat.jsonl");
+        await foreach (var row in table.ReadRowsAsync(CancellationToken.None))
+        {
+            if (row.Fields is not null) RowFilter.Apply(mapper.Map(row.Fields), request.Filters);
+            parsed++;
+        }
+    }
+    var parseRate = parsed / clock.Elapsed.TotalSeconds;
+    Console.WriteLine($"Parse only: {parsed:N0} rows in {clock.Elapsed.TotalSeconds:N1} s = {parseRate:N0} rows/s");
+
+    var options = DatabaseOptions.Resolve("Data Source=bench.db", root);
+    var factory = new PooledDbContextFactory<SelfTaughtDbContext>(new DbContextOptionsBuilder<SelfTaughtDbContext>().UseSqlite(options.ConnectionString).Options);
+    await DatabaseInitializer.InitializeAsync(factory, options, NullLogger.Instance, integrityCheck: false);
+    var importer = new DatasetImporter(factory, new HuggingFaceHubClient(new HttpClient(), HuggingFaceHubSettings.FromEnvironment(), NullLogger<HuggingFaceHubClient>.Instance),
+        new DatasetImporterOptions { CacheFolder = Path.Combine(root, "cache") }, NullLogger<DatasetImporter>.Instance);
+    clock.Restart();
+    var result = await importer.ImportNewAsync(request);
+    var importRate = (result.RowCount + result.RejectedCount + result.DuplicateCount) / clock.Elapsed.TotalSeconds;
+    Console.WriteLine($"Import: {result.RowCount:N0} stored, {result.DuplicateCount:N0} duplicates, {result.RejectedCount:N0} rejected in {clock.Elapsed.TotalSeconds:N1} s = {importRate:N0} rows/s");
+
+    var peakMb = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
+    Console.WriteLine();
+    Console.WriteLine("| pass | rows/s | ratio to parse-only |");
+    Console.WriteLine("|---|---:|---:|");
+    Console.WriteLine($"| parse only (read, map, filter) | {parseRate:N0} | 1.00 |");
+    Console.WriteLine($"| import into SQLite | {importRate:N0} | {importRate / parseRate:0.00} |");
+    Console.WriteLine();
+    Console.WriteLine($"Peak working set of the process: {peakMb:N0} MB");
+    Console.WriteLine($"Goals: import ≥ 0.5× parse-only ({(importRate / parseRate >= 0.5 ? "met" : "missed")}), peak ≤ 300 MB ({(peakMb <= 300 ? "met" : "missed")}).");
+}
+finally
+{
+    SqliteConnection.ClearAllPools();
+    Directory.Delete(root, recursive: true);
+}
+
+static async Task Generate(string path, int count)
+{
+    var random = new Random(42);
+    string[] topics = ["a sorting algorithm", "the French revolution", "a haiku about rain", "compound interest", "a REST API", "photosynthesis", "a cover letter", "black holes"];
+    string[] verbs = ["Explain", "Write", "Summarize", "Compare", "Describe", "Debug", "Translate", "Outline"];
+    await using var writer = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 20);
+    for (var i = 0; i < count; i++)
+    {
+        var prompt = $"{verbs[random.Next(verbs.Length)]} {topics[random.Next(topics.Length)]} for case {i} in {random.Next(2, 9)} steps.";
+        var record = new
+        {
+            conversation_hash = Convert.ToHexStringLower(BitConverter.GetBytes((long)i * 2654435761L)) + "0000000000000000",
+            model = "gpt-4-0314",
+            conversation = new object[]
+            {
+                new { content = prompt, role = "user", language = "English", toxic = false, redacted = false, turn_identifier = i },
+                new { content = "Sure. Here is a detailed answer to your request, step by step.", role = "assistant", language = "English", toxic = false, redacted = false, turn_identifier = i },
+            },
+            turn = 1,
+            language = "English",
+            toxic = false,
+            redacted = false,
+        };
+        await writer.WriteLineAsync(JsonSerializer.Serialize(record));
+    }
+}
