@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using System.Net.Http.Headers;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using OllamaSharp;
@@ -9,10 +10,16 @@ using SelfTaught.Inference.Middleware;
 namespace SelfTaught.Inference;
 
 /// <summary>Builds the chat client for an endpoint and model: the one place that switches on the endpoint kind.</summary>
-public sealed class ChatClientFactory(InferenceOptions options, ILoggerFactory loggerFactory, Func<string, string?> secrets)
+/// <param name="options">Retry policy and defaults.</param>
+/// <param name="loggerFactory">For the OpenTelemetry middleware.</param>
+/// <param name="configuration">Reads a configuration key (API key references of the form <c>Inference:ApiKeys:&lt;name&gt;</c>).</param>
+public sealed class ChatClientFactory(InferenceOptions options, ILoggerFactory loggerFactory, Func<string, string?> configuration)
 {
     /// <summary>ActivitySource / Meter name of the OpenTelemetry instrumentation.</summary>
     public const string TelemetrySourceName = "SelfTaught.Inference";
+
+    /// <summary>How long establishing a TCP connection may take before the attempt fails (and is retried).</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
 
     /// <summary>The raw client library speaking the endpoint's protocol, without middleware.</summary>
     public static IChatClient CreateProtocolClient(EndpointOptions endpoint, HttpClient http, string model, string? apiKey) => endpoint.Kind switch
@@ -35,33 +42,53 @@ public sealed class ChatClientFactory(InferenceOptions options, ILoggerFactory l
     };
 
     /// <summary>The protocol client wrapped in the full middleware stack, outermost first.</summary>
-    public IChatClient Create(EndpointState endpoint, string model) =>
-        new ChatClientBuilder(CreateProtocolClient(endpoint.Options, endpoint.Http, model, ApiKey(endpoint.Options)))
+    /// <param name="endpoint">The endpoint; its current settings are read once.</param>
+    /// <param name="model">Model to call.</param>
+    /// <param name="retry">Retry policy; default <see cref="InferenceOptions.Retry"/>.</param>
+    public IChatClient Create(EndpointState endpoint, string model, RetryOptions? retry = null)
+    {
+        var settings = endpoint.Options;
+        var builder = new ChatClientBuilder(CreateProtocolClient(settings, endpoint.Http, model, ApiKey(settings)))
             .UseEndpointCall(endpoint, model)
             .UseOpenTelemetry(loggerFactory, TelemetrySourceName)
-            .UseRetry(options.Retry)
+            .UseRetry(retry ?? options.Retry)
             .UseConcurrencyLimit(endpoint.Limiter)
-            .UseRequestTimeout(TimeSpan.FromSeconds(endpoint.Options.RequestTimeoutSeconds))
-            .UseSamplingDefaults(options.DefaultMaxTokens, endpoint.Options.Kind == EndpointKind.Ollama ? endpoint.Options.NumCtx : null)
-            .Build();
+            .UseRequestTimeout(TimeSpan.FromSeconds(settings.RequestTimeoutSeconds))
+            .UseSamplingDefaults(options.DefaultMaxTokens, settings.Kind == EndpointKind.Ollama ? settings.NumCtx : null);
+        if (settings.Kind == EndpointKind.OpenAICompatible) builder.UseMaxTokensField(settings.MaxTokensField);
+        return builder.Build();
+    }
 
-    /// <summary>An HTTP client for an endpoint: no client-side timeout (middleware owns it) and failures translated for retries.</summary>
+    /// <summary>
+    /// An HTTP client for an endpoint: no client-side timeout (middleware owns it), failures translated for retries,
+    /// and the API key as default <c>Authorization: Bearer</c> header, so health checks and probes authenticate too
+    /// (the OpenAI client sets the same header on each chat request, which takes precedence).
+    /// </summary>
     public HttpClient CreateHttpClient(EndpointOptions endpoint)
     {
         var handler = new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = TimeSpan.FromSeconds(15),
+            ConnectTimeout = ConnectTimeout,
         };
         var http = new HttpClient(new FailureTranslatingHandler(handler)) { Timeout = Timeout.InfiniteTimeSpan };
         // OllamaSharp resolves its routes ("api/chat") against BaseAddress; a trailing slash keeps any path prefix.
         http.BaseAddress = new Uri(endpoint.BaseUrl.EndsWith('/') ? endpoint.BaseUrl : endpoint.BaseUrl + "/");
-        if (endpoint.Kind == EndpointKind.Ollama && ApiKey(endpoint) is { } key)
-            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        if (ApiKey(endpoint) is { Length: > 0 } key)
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return http;
     }
 
-    /// <summary>The API key named by the endpoint's reference (a configuration key such as a user secret, or an environment variable); never logged.</summary>
-    public string? ApiKey(EndpointOptions endpoint) =>
-        endpoint.ApiKeyReference is { } name ? secrets(name) ?? Environment.GetEnvironmentVariable(name) : null;
+    /// <summary>
+    /// The API key the endpoint's reference points to: a configuration key <c>Inference:ApiKeys:&lt;name&gt;</c> is read
+    /// from configuration, an environment variable name (<c>…_API_KEY</c>, <c>…_TOKEN</c>) from the environment; any
+    /// other reference yields nothing. Never logged.
+    /// </summary>
+    public string? ApiKey(EndpointOptions endpoint) => endpoint.ApiKeyReference switch
+    {
+        null => null,
+        var reference when ApiKeyReferences.IsConfigurationKey(reference) => configuration(reference),
+        var reference when ApiKeyReferences.IsEnvironmentVariable(reference) => Environment.GetEnvironmentVariable(reference),
+        _ => null,
+    };
 }

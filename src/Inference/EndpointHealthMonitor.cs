@@ -17,13 +17,14 @@ public sealed partial class EndpointHealthMonitor(EndpointRegistry registry, End
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                var before = registry.Endpoints.ToDictionary(e => e, e => e.Health.State);
-                await checker.CheckAllAsync(stoppingToken);
-                foreach (var endpoint in registry.Endpoints)
+                try
                 {
-                    if (before.TryGetValue(endpoint, out var previous) && previous == endpoint.Health.State) continue;
-                    if (endpoint.IsUnhealthy) LogUnhealthy(logger, endpoint.Name, endpoint.Options.BaseUrl, endpoint.Health.Error ?? "");
-                    else LogHealthy(logger, endpoint.Name, endpoint.Options.BaseUrl, endpoint.Health.Models.Count);
+                    await CheckOnceAsync(stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // An exception escaping ExecuteAsync would stop the host (BackgroundServiceExceptionBehavior.StopHost).
+                    LogCheckFailed(logger, ex);
                 }
                 await _wake.WaitAsync(TimeSpan.FromSeconds(options.HealthCheckIntervalSeconds), stoppingToken);
             }
@@ -38,7 +39,22 @@ public sealed partial class EndpointHealthMonitor(EndpointRegistry registry, End
         }
     }
 
+    private async Task CheckOnceAsync(CancellationToken stoppingToken)
+    {
+        var before = registry.Endpoints.ToDictionary(e => e, e => e.Health.State);
+        await checker.CheckAllAsync(stoppingToken);
+        foreach (var endpoint in registry.Endpoints)
+        {
+            if (before.TryGetValue(endpoint, out var previous) && previous == endpoint.Health.State) continue;
+            if (endpoint.IsUnhealthy) LogUnhealthy(logger, endpoint.Name, endpoint.Options.BaseUrl, endpoint.Health.Error ?? "");
+            else LogHealthy(logger, endpoint.Name, endpoint.Options.BaseUrl, endpoint.Health.Models.Count);
+        }
+    }
+
     private void Wake() => _wake.Release();
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Checking the endpoints failed; trying again at the next interval")]
+    private static partial void LogCheckFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Endpoint {Endpoint} ({BaseUrl}) is unhealthy: {Problem}")]
     private static partial void LogUnhealthy(ILogger logger, string endpoint, string baseUrl, string problem);

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.AI;
+
 namespace SelfTaught.Inference;
 
 /// <summary>Health of an endpoint as its last check saw it.</summary>
@@ -15,7 +18,8 @@ public sealed record ServedModel(string Name, string? Digest);
 
 /// <summary>
 /// Live state of one endpoint: its settings, the concurrency limiter every caller shares, outstanding requests,
-/// health, models and usage counters. Thread-safe.
+/// health, models and usage counters. Settings other than kind, base URL and key reference can change in place
+/// (<see cref="EndpointRegistry.SetStoredEndpoints"/>); the state, its limiter and its counters stay. Thread-safe.
 /// </summary>
 public sealed class EndpointState
 {
@@ -24,18 +28,23 @@ public sealed class EndpointState
     private long _failures;
     private long _promptTokens;
     private long _completionTokens;
+    // One lease is the registry's; every request and health check holds one more while it uses the HTTP client.
+    private int _leases = 1;
+    private int _retired;
+    private volatile EndpointOptions _options;
     private volatile HealthSnapshot _health = new(EndpointHealth.Unknown, null, null, null, [], null);
+    private volatile ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
 
     internal EndpointState(EndpointOptions options, string origin, HttpClient http)
     {
-        Options = options;
+        _options = options;
         Origin = origin;
         Http = http;
-        Limiter = new SemaphoreSlim(options.MaxConcurrentRequests, options.MaxConcurrentRequests);
+        Limiter = new ConcurrencyLimiter(options.MaxConcurrentRequests);
     }
 
-    /// <summary>Settings of the endpoint.</summary>
-    public EndpointOptions Options { get; }
+    /// <summary>Settings of the endpoint (replaced as a whole when they are edited).</summary>
+    public EndpointOptions Options => _options;
 
     /// <summary>Where the endpoint was defined: <c>configuration</c>, <c>built-in default</c> or <c>database</c>.</summary>
     public string Origin { get; }
@@ -46,10 +55,13 @@ public sealed class EndpointState
     internal HttpClient Http { get; }
 
     /// <summary>Shared by every client of this endpoint: at most <see cref="EndpointOptions.MaxConcurrentRequests"/> in flight.</summary>
-    public SemaphoreSlim Limiter { get; }
+    public ConcurrencyLimiter Limiter { get; }
 
     /// <summary>Requests started and not finished, including those waiting for a slot.</summary>
     public long Outstanding => Interlocked.Read(ref _outstanding);
+
+    /// <summary>Whether the registry dropped this state (removed, or replaced after a change of kind, URL or key).</summary>
+    public bool IsRetired => Volatile.Read(ref _retired) != 0;
 
     /// <summary>Latest health check result.</summary>
     public HealthSnapshot Health => _health;
@@ -75,7 +87,50 @@ public sealed class EndpointState
     /// <summary>Whether one request may ask for several choices.</summary>
     public bool AcceptsN => Options.Kind == EndpointKind.OpenAICompatible && (Options.AcceptsN ?? _health.AcceptsN ?? false);
 
-    internal void Started() => Interlocked.Increment(ref _outstanding);
+    /// <summary>Chat clients (full middleware stack) per model, built from the current settings; dropped when they change.</summary>
+    internal ConcurrentDictionary<string, IChatClient> Clients => _clients;
+
+    /// <summary>
+    /// Applies edited settings that keep the same kind, base URL and key reference: the limiter is resized (requests
+    /// in flight keep their slots) and the cached clients are dropped so new requests use the new timeout, num_ctx, etc.
+    /// </summary>
+    internal void Update(EndpointOptions options)
+    {
+        _options = options;
+        if (Limiter.Limit != options.MaxConcurrentRequests) Limiter.SetLimit(options.MaxConcurrentRequests);
+        _clients = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>Takes a lease on the HTTP client; false once the state is retired and its client disposed.</summary>
+    internal bool TryAcquireLease()
+    {
+        while (true)
+        {
+            var leases = Volatile.Read(ref _leases);
+            if (leases == 0) return false;
+            if (Interlocked.CompareExchange(ref _leases, leases + 1, leases) == leases) return true;
+        }
+    }
+
+    /// <summary>Returns a lease; the last one of a retired state disposes its HTTP client.</summary>
+    internal void ReleaseLease()
+    {
+        if (Interlocked.Decrement(ref _leases) == 0) Http.Dispose();
+    }
+
+    /// <summary>Drops the registry's lease: the HTTP client is disposed as soon as no request or check uses it.</summary>
+    internal void Retire()
+    {
+        if (Interlocked.Exchange(ref _retired, 1) == 0) ReleaseLease();
+    }
+
+    /// <summary>Counts a request as outstanding; false if the state was retired meanwhile (route it again).</summary>
+    internal bool TryStart()
+    {
+        if (!TryAcquireLease()) return false;
+        Interlocked.Increment(ref _outstanding);
+        return true;
+    }
 
     internal void Finished(bool failed, long? promptTokens, long? completionTokens)
     {
@@ -84,6 +139,7 @@ public sealed class EndpointState
         if (failed) Interlocked.Increment(ref _failures);
         if (promptTokens is { } p) Interlocked.Add(ref _promptTokens, p);
         if (completionTokens is { } c) Interlocked.Add(ref _completionTokens, c);
+        ReleaseLease();
     }
 
     internal void SetHealth(HealthSnapshot snapshot) => _health = snapshot;
@@ -95,6 +151,6 @@ public sealed class EndpointState
 /// <param name="CheckedAt">When it ran (UTC).</param>
 /// <param name="Error">Why it failed.</param>
 /// <param name="Models">Models the server listed.</param>
-/// <param name="AcceptsN">Whether a probe with <c>n</c> = 2 returned two choices (OpenAI-compatible only); null if not probed.</param>
+/// <param name="AcceptsN">Whether a probe with <c>n</c> = 2 returned two choices (OpenAI-compatible only); null if not probed yet or the last probe was inconclusive.</param>
 /// <param name="Version">Server version, where the server reports one (Ollama).</param>
 public sealed record HealthSnapshot(EndpointHealth State, int? LatencyMs, DateTime? CheckedAt, string? Error, IReadOnlyList<ServedModel> Models, bool? AcceptsN, string? Version = null);

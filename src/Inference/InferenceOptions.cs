@@ -7,8 +7,9 @@ public sealed class InferenceOptions
     public const string SectionName = "Inference";
 
     /// <summary>
-    /// Configured endpoints. Default: none, in which case <see cref="EffectiveEndpoints"/> is one Ollama endpoint
-    /// named <c>ollama</c> at <c>http://localhost:11434</c>.
+    /// Configured endpoints (read-only on the Settings page). Default: none, in which case <see cref="EffectiveEndpoints"/>
+    /// is one Ollama endpoint named <c>ollama</c> at <c>http://localhost:11434</c> — until an endpoint is stored on the
+    /// Settings page, which replaces that built-in default.
     /// </summary>
     public List<EndpointOptions> Endpoints { get; set; } = [];
 
@@ -24,7 +25,7 @@ public sealed class InferenceOptions
     /// <summary><c>max_tokens</c> sent when a caller sets none. Default: 4096.</summary>
     public int DefaultMaxTokens { get; set; } = 4096;
 
-    /// <summary>The endpoints in use: the configured ones, or the default local Ollama server.</summary>
+    /// <summary>The endpoints from configuration, or the default local Ollama server when none is configured (stored endpoints also replace it).</summary>
     public IReadOnlyList<EndpointOptions> EffectiveEndpoints => Endpoints.Count > 0 ? Endpoints : [EndpointOptions.DefaultOllama()];
 }
 
@@ -58,7 +59,11 @@ public sealed class EndpointOptions
     /// <summary>Per-request timeout in seconds, sized for slow local models. Default: 600.</summary>
     public int RequestTimeoutSeconds { get; set; } = 600;
 
-    /// <summary>Name of the environment variable or user secret that holds the API key (never the key itself). Default: none.</summary>
+    /// <summary>
+    /// Where the API key is, never the key itself: an environment variable whose name ends in <c>_API_KEY</c> or
+    /// <c>_TOKEN</c> (e.g. <c>VLLM_API_KEY</c>, <c>HF_TOKEN</c>), or a configuration key <c>Inference:ApiKeys:&lt;name&gt;</c>
+    /// (user secrets, appsettings). Sent as <c>Authorization: Bearer</c> on chats, health checks and probes. Default: none.
+    /// </summary>
     public string? ApiKeyReference { get; set; }
 
     /// <summary>Ollama context window (<c>num_ctx</c>) sent with every request; Ollama's own default silently truncates long judge prompts. Default: none (server default).</summary>
@@ -66,6 +71,19 @@ public sealed class EndpointOptions
 
     /// <summary>Whether the server accepts <c>n</c> &gt; 1 (vLLM, SGLang, OpenAI do; llama.cpp's server and Ollama do not). Default: null, probed by the health check for OpenAI-compatible servers and false for Ollama.</summary>
     public bool? AcceptsN { get; set; }
+
+    /// <summary>
+    /// OpenAI-compatible endpoints: the request field carrying the token limit, <c>max_tokens</c> (default: understood by
+    /// vLLM, llama.cpp, SGLang, Ollama's <c>/v1</c>, LM Studio) or <c>max_completion_tokens</c> (OpenAI's newer name, which
+    /// its reasoning models require and older servers ignore). Configuration only; stored endpoints use the default.
+    /// </summary>
+    public string MaxTokensField { get; set; } = MaxTokens;
+
+    /// <summary>Value of <see cref="MaxTokensField"/> that sends <c>max_tokens</c>.</summary>
+    public const string MaxTokens = "max_tokens";
+
+    /// <summary>Value of <see cref="MaxTokensField"/> that sends <c>max_completion_tokens</c>.</summary>
+    public const string MaxCompletionTokens = "max_completion_tokens";
 
     /// <summary>The default endpoint: a local Ollama server at its standard address.</summary>
     public static EndpointOptions DefaultOllama() => new() { Name = "ollama", Kind = EndpointKind.Ollama, BaseUrl = "http://localhost:11434" };

@@ -25,6 +25,8 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
             errors.Add($"{section}:Retry:BaseDelayMs must be at least 0 and at most {section}:Retry:MaxDelayMs.");
         if (options.HealthCheckIntervalSeconds < 1)
             errors.Add($"{section}:HealthCheckIntervalSeconds is {options.HealthCheckIntervalSeconds}: it must be at least 1.");
+        if (options.HealthCheckTimeoutSeconds < 1)
+            errors.Add($"{section}:HealthCheckTimeoutSeconds is {options.HealthCheckTimeoutSeconds}: it must be at least 1.");
         if (options.DefaultMaxTokens < 1)
             errors.Add($"{section}:DefaultMaxTokens is {options.DefaultMaxTokens}: it must be at least 1.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
@@ -39,19 +41,19 @@ public sealed class InferenceOptionsValidator : IValidateOptions<InferenceOption
             yield return $"{key}:Name '{e.Name}' must be at most 100 characters without spaces or '/'.";
         if (!Uri.TryCreate(e.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             yield return $"{key}:BaseUrl '{e.BaseUrl}' is not an absolute http(s) URL, e.g. http://localhost:11434.";
+        else if (uri.UserInfo.Length > 0)
+            // Not echoed: the URL holds a password.
+            yield return $"{key}:BaseUrl must not contain a user name or password (user:pass@host): put the key behind ApiKeyReference instead.";
         if (e.MaxConcurrentRequests is < 1 or > 1024)
             yield return $"{key}:MaxConcurrentRequests is {e.MaxConcurrentRequests}: it must be between 1 and 1024.";
         if (e.RequestTimeoutSeconds < 1)
             yield return $"{key}:RequestTimeoutSeconds is {e.RequestTimeoutSeconds}: it must be at least 1.";
         if (e.NumCtx is < 1)
             yield return $"{key}:NumCtx is {e.NumCtx}: it must be at least 1 or unset.";
-        if (e.ApiKeyReference is { } reference && !LooksLikeAReference(reference))
-            yield return $"{key}:ApiKeyReference must name an environment variable or user secret that holds the key (letters, digits, '_', ':', '.', '-'), not the key itself.";
+        // Not echoed: a rejected value may be the key itself.
+        if (e.ApiKeyReference is { } reference && !ApiKeyReferences.IsValid(reference))
+            yield return $"{key}:ApiKeyReference is not accepted: it must name where the key is, not be the key — {ApiKeyReferences.AcceptedForms}.";
+        if (e.MaxTokensField is not (EndpointOptions.MaxTokens or EndpointOptions.MaxCompletionTokens))
+            yield return $"{key}:MaxTokensField '{e.MaxTokensField}' must be {EndpointOptions.MaxTokens} (default) or {EndpointOptions.MaxCompletionTokens}.";
     }
-
-    private static bool LooksLikeAReference(string reference) =>
-        reference.Length is > 0 and <= 128
-        && !reference.StartsWith("sk-", StringComparison.Ordinal)
-        && !reference.StartsWith("hf_", StringComparison.Ordinal)
-        && reference.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or ':' or '.' or '-');
 }

@@ -1,24 +1,65 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
 namespace SelfTaught.Inference;
 
 /// <summary>
-/// Sends each request for one model to the endpoint with the fewest outstanding requests among those serving it,
-/// skipping endpoints whose health check failed while another can serve.
+/// Sends each request for one model to an endpoint chosen at that moment: the named one, or the least loaded among
+/// those serving the model, skipping endpoints whose health check failed while another can serve. Choosing per
+/// request means endpoint edits and additions apply to clients a stage already holds.
 /// </summary>
-public sealed class ModelRouterChatClient(EndpointRegistry registry, string model) : IChatClient
+public sealed class ModelRouterChatClient(EndpointRegistry registry, string model, string? endpoint = null) : IChatClient
 {
-    /// <inheritdoc />
-    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-        registry.ClientFor(registry.Pick(model), model).GetResponseAsync(messages, options, cancellationToken);
+    // An endpoint edited between picking it and starting the request is retired; picking again finds its successor.
+    private const int MaxReroutes = 3;
 
     /// <inheritdoc />
-    public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-        registry.ClientFor(registry.Pick(model), model).GetStreamingResponseAsync(messages, options, cancellationToken);
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        for (var reroute = 0; ; reroute++)
+        {
+            try
+            {
+                return await registry.ClientFor(registry.Pick(model, endpoint), model).GetResponseAsync(messages, options, cancellationToken);
+            }
+            catch (InferenceException ex) when (ex.InnerException is EndpointRetiredException && reroute < MaxReroutes)
+            {
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        for (var reroute = 0; ; reroute++)
+        {
+            var updates = registry.ClientFor(registry.Pick(model, endpoint), model)
+                .GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            bool any;
+            try
+            {
+                any = await updates.MoveNextAsync();
+            }
+            catch (Exception ex)
+            {
+                await updates.DisposeAsync();
+                if (ex is InferenceException { InnerException: EndpointRetiredException } && reroute < MaxReroutes) continue;
+                throw;
+            }
+            await using (updates)
+            {
+                if (!any) yield break;
+                yield return updates.Current;
+                while (await updates.MoveNextAsync()) yield return updates.Current;
+            }
+            yield break;
+        }
+    }
 
     /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceType.IsInstanceOfType(this) ? this : null;
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
 
     /// <inheritdoc />
     public void Dispose()
@@ -26,3 +67,6 @@ public sealed class ModelRouterChatClient(EndpointRegistry registry, string mode
         // The endpoint clients belong to the registry.
     }
 }
+
+/// <summary>The endpoint was removed or replaced after a request had been routed to it; nothing was sent.</summary>
+internal sealed class EndpointRetiredException() : Exception("The endpoint was removed or changed while the request was being routed; route it again.");

@@ -83,6 +83,48 @@ public class ClientProtocolTests
         Assert.Equal(kind == EndpointKind.Ollama ? 8192 : null, requests[0].NumCtx);
     }
 
+    [Theory]
+    [InlineData(null, "max_tokens", "max_completion_tokens")]
+    [InlineData(EndpointOptions.MaxTokens, "max_tokens", "max_completion_tokens")]
+    [InlineData(EndpointOptions.MaxCompletionTokens, "max_completion_tokens", "max_tokens")]
+    public async Task MaxTokens_IsSentInExactlyTheConfiguredField(string? field, string sent, string notSent)
+    {
+        await using var sim = await StartAsync();
+        var endpoint = OpenAIEndpoint(sim);
+        if (field is not null) endpoint.MaxTokensField = field;
+        var (registry, _) = Registry(null, endpoint);
+        var client = registry.Resolve("sim-judge").Client;
+
+        await client.GetResponseAsync(Question, new ChatOptions { MaxOutputTokens = 7 }, Ct);
+        await client.GetResponseAsync(Question, cancellationToken: Ct);
+        await foreach (var _ in client.GetStreamingResponseAsync(Question, new ChatOptions { MaxOutputTokens = 9 }, Ct))
+        {
+        }
+        // A caller's own raw OpenAI options are kept: their patch (n = 2) and the limit both arrive.
+        await client.GetResponseAsync(Question, new ChatOptions
+        {
+            MaxOutputTokens = 11,
+            RawRepresentationFactory = _ =>
+            {
+                var raw = new OpenAI.Chat.ChatCompletionOptions();
+#pragma warning disable SCME0001 // experimental JsonPatch, the only way to send n (STACK.md gotcha 17)
+                raw.Patch.Set("$.n"u8, 2);
+#pragma warning restore SCME0001
+                return raw;
+            },
+        }, Ct);
+
+        var requests = sim.Stats.Requests.Where(r => r.IsChat).ToList();
+        Assert.Equal([7, 4096, 9, 11], requests.Select(r => r.MaxTokens));
+        Assert.Equal(2, requests[3].N);
+        foreach (var request in requests)
+        {
+            using var body = System.Text.Json.JsonDocument.Parse(request.Body);
+            Assert.True(body.RootElement.TryGetProperty(sent, out _), $"{sent} missing in {request.Body}");
+            Assert.False(body.RootElement.TryGetProperty(notSent, out _), $"{notSent} also sent in {request.Body}");
+        }
+    }
+
     [Fact]
     public async Task Seeds_GiveRepeatableAndIndependentSamples()
     {

@@ -44,7 +44,12 @@ public class InferenceOptionsTests
     [InlineData("Name", "", "Inference:Endpoints:0:Name is empty")]
     [InlineData("MaxConcurrentRequests", "0", "Inference:Endpoints:0:MaxConcurrentRequests is 0")]
     [InlineData("RequestTimeoutSeconds", "-5", "RequestTimeoutSeconds is -5")]
-    [InlineData("ApiKeyReference", "sk-live-abc123", "not the key itself")]
+    [InlineData("ApiKeyReference", "sk-live-abc123", "not be the key")]
+    [InlineData("ApiKeyReference", "ConnectionStrings:SelfTaught", "Inference:Endpoints:0:ApiKeyReference is not accepted")]
+    [InlineData("ApiKeyReference", "AWS_SECRET_ACCESS_KEY", "_API_KEY or _TOKEN")]
+    [InlineData("ApiKeyReference", "vllm_api_key", "Inference:ApiKeys:<name>")]
+    [InlineData("BaseUrl", "http://admin:hunter2@gpu-box:8000/v1", "Inference:Endpoints:0:BaseUrl must not contain a user name or password")]
+    [InlineData("MaxTokensField", "max_new_tokens", "Inference:Endpoints:0:MaxTokensField 'max_new_tokens' must be max_tokens (default) or max_completion_tokens")]
     public void Start_Fails_NamingTheKey_WhenAnEndpointSettingIsWrong(string key, string value, string expected)
     {
         var settings = new Dictionary<string, string?>
@@ -57,6 +62,65 @@ public class InferenceOptionsTests
         var ex = Assert.Throws<OptionsValidationException>(() => Resolve(settings));
 
         Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Errors_NeverEchoASecret_FromABaseUrlOrAKeyReference()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Resolve(new()
+        {
+            ["Inference:Endpoints:0:Name"] = "local",
+            ["Inference:Endpoints:0:BaseUrl"] = "http://admin:hunter2@localhost:11434",
+            ["Inference:Endpoints:0:ApiKeyReference"] = "sk-live-abc123",
+        }));
+
+        Assert.DoesNotContain("hunter2", ex.Message);
+        Assert.DoesNotContain("sk-live-abc123", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("OPENAI_API_KEY")]
+    [InlineData("VLLM_API_KEY")]
+    [InlineData("HF_TOKEN")]
+    [InlineData("Inference:ApiKeys:Vllm")]
+    [InlineData("Inference:ApiKeys:gpu-box.2")]
+    public void ApiKeyReference_IsAccepted_InEitherForm(string reference)
+    {
+        var options = Resolve(new()
+        {
+            ["Inference:Endpoints:0:Name"] = "local",
+            ["Inference:Endpoints:0:BaseUrl"] = "http://localhost:11434",
+            ["Inference:Endpoints:0:ApiKeyReference"] = reference,
+        });
+
+        Assert.Equal(reference, options.Endpoints[0].ApiKeyReference);
+    }
+
+    [Fact]
+    public void ApiKey_IsReadFromConfigurationOrEnvironment_ByTheReferencesForm()
+    {
+        var variable = $"SELFTAUGHT_TEST_{Guid.NewGuid():N}_TOKEN".ToUpperInvariant();
+        Environment.SetEnvironmentVariable(variable, "from-environment");
+        try
+        {
+            var configuration = new Dictionary<string, string?>
+            {
+                ["Inference:ApiKeys:Box"] = "from-configuration",
+                [variable] = "shadowed-by-configuration",
+                ["ConnectionStrings:SelfTaught"] = "Data Source=secret.db",
+            };
+            var factory = new ChatClientFactory(new InferenceOptions(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance,
+                key => configuration.GetValueOrDefault(key));
+            string? Key(string reference) => factory.ApiKey(new EndpointOptions { Name = "x", BaseUrl = "http://localhost", ApiKeyReference = reference });
+
+            Assert.Equal("from-configuration", Key("Inference:ApiKeys:Box"));
+            Assert.Equal("from-environment", Key(variable));
+            Assert.Null(Key("ConnectionStrings:SelfTaught"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
     }
 
     [Fact]

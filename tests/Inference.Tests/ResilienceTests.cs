@@ -27,7 +27,7 @@ public class ResilienceTests
 
         Assert.Contains("simulated", response.Text, StringComparison.OrdinalIgnoreCase);
         Assert.Equal([TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2)], waits);
-        Assert.Equal(3, client.LastAttempts);
+        Assert.Equal(3, response.AdditionalProperties?[RetryingChatClient.AttemptsKey]);
         Assert.Equal([429, 429, 200], sim.Stats.Requests.Where(r => r.IsChat).Select(r => r.StatusCode));
     }
 
@@ -135,7 +135,7 @@ public class ResilienceTests
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
 
         var call = registry.Resolve("sim-judge").Client.GetResponseAsync(Hello, cancellationToken: cancel.Token);
-        await WaitUntil(() => sim.Stats.InFlightChatRequests == 1);
+        await WaitUntil(() => sim.Stats.Requests.Any(r => r.IsChat));
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
@@ -161,6 +161,98 @@ public class ResilienceTests
 
         Assert.Equal(24, sim.Stats.Requests.Count(r => r.IsChat));
         Assert.Equal(3, sim.Stats.MaxConcurrentChatRequests);
+    }
+
+    [Theory]
+    [InlineData(EndpointKind.Ollama)]
+    [InlineData(EndpointKind.OpenAICompatible)]
+    public async Task Retry_HonoursRetryAfter_ThroughTheRegistrysFullStack(EndpointKind kind)
+    {
+        await using var sim = await StartAsync(o => o.RetryAfterSeconds = 1);
+        sim.FailNextRequests(1, SimFaultKind.Status429);
+        var (registry, _) = Registry(FastRetry(), kind == EndpointKind.Ollama ? OllamaEndpoint(sim) : OpenAIEndpoint(sim));
+
+        var response = await registry.Resolve("sim-judge").Client.GetResponseAsync(Hello, cancellationToken: Ct);
+
+        Assert.Contains("simulated", response.Text, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal([429, 200], sim.Stats.Requests.Where(r => r.IsChat).Select(r => r.StatusCode));
+        Assert.Equal(2, response.AdditionalProperties?[RetryingChatClient.AttemptsKey]);
+        Assert.Equal((1, 0), (registry.Endpoints[0].Usage.Requests, registry.Endpoints[0].Usage.Failures));
+    }
+
+    [Theory]
+    [InlineData(EndpointKind.Ollama, SimFaultKind.Status500)]
+    [InlineData(EndpointKind.OpenAICompatible, SimFaultKind.Status500)]
+    [InlineData(EndpointKind.Ollama, SimFaultKind.Status429)]
+    [InlineData(EndpointKind.OpenAICompatible, SimFaultKind.Status429)]
+    public async Task Streaming_RetriesBeforeTheFirstChunk_ThroughTheFullStack(EndpointKind kind, SimFaultKind fault)
+    {
+        // (Not DropConnection: SimBackend sends part of the stream before dropping it, and after the first chunk a
+        // stream is deliberately not retried.)
+        await using var sim = await StartAsync(o => o.RetryAfterSeconds = 0);
+        sim.FailNextRequests(1, fault);
+        var (registry, _) = Registry(FastRetry(), kind == EndpointKind.Ollama ? OllamaEndpoint(sim) : OpenAIEndpoint(sim));
+
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in registry.Resolve("sim-judge").Client.GetStreamingResponseAsync(Hello, cancellationToken: Ct)) updates.Add(update);
+        var response = updates.ToChatResponse();
+
+        Assert.Contains("simulated", response.Text, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(2, sim.Stats.Requests.Count(r => r.IsChat));
+        Assert.Equal(2, updates[0].AdditionalProperties?[RetryingChatClient.AttemptsKey]);
+        Assert.Equal(0, registry.Endpoints[0].Outstanding);
+    }
+
+    [Theory]
+    [InlineData(EndpointKind.Ollama)]
+    [InlineData(EndpointKind.OpenAICompatible)]
+    public async Task Streaming_TimesOut_ThroughTheFullStack_WithAClearMessage(EndpointKind kind)
+    {
+        await using var sim = await StartAsync();
+        sim.FailNextRequests(10, SimFaultKind.Timeout);
+        var (registry, _) = Registry(FastRetry(maxRetries: 1), kind == EndpointKind.Ollama ? OllamaEndpoint(sim, "slow", timeoutSeconds: 1) : OpenAIEndpoint(sim, "slow", timeoutSeconds: 1));
+
+        var ex = await Assert.ThrowsAsync<InferenceException>(async () =>
+        {
+            await foreach (var _ in registry.Resolve("sim-judge").Client.GetStreamingResponseAsync(Hello, cancellationToken: Ct))
+            {
+            }
+        });
+
+        Assert.Contains("'slow'", ex.Message);
+        Assert.Contains("request timeout of 1 s", ex.Message);
+        Assert.True(ex.Transient);
+        Assert.Equal(2, sim.Stats.Requests.Count(r => r.IsChat));
+        Assert.Equal(0, registry.Find("slow")!.Outstanding);
+        Assert.Equal(0, registry.Find("slow")!.Limiter.InUse);
+    }
+
+    [Theory]
+    [InlineData(EndpointKind.Ollama)]
+    [InlineData(EndpointKind.OpenAICompatible)]
+    public async Task Streaming_CallerCancellation_LeavesNothingOutstanding(EndpointKind kind)
+    {
+        await using var sim = await StartAsync();
+        sim.HoldChatRequests();
+        var (registry, _) = Registry(FastRetry(), kind == EndpointKind.Ollama ? OllamaEndpoint(sim, "box") : OpenAIEndpoint(sim, "box"));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+
+        var consume = Task.Run(async () =>
+        {
+            await foreach (var _ in registry.Resolve("sim-judge").Client.GetStreamingResponseAsync(Hello, cancellationToken: cancel.Token))
+            {
+            }
+        }, Ct);
+        // Recorded once its body is read, then held: the request has reached the server.
+        await WaitUntil(() => sim.Stats.Requests.Any(r => r.IsChat));
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consume);
+        sim.ReleaseChatRequests();
+        var box = registry.Find("box")!;
+        Assert.Equal(0, box.Outstanding);
+        Assert.Equal(0, box.Limiter.InUse);
+        Assert.Equal(1, sim.Stats.Requests.Count(r => r.IsChat));
     }
 
     internal static async Task WaitUntil(Func<bool> condition)

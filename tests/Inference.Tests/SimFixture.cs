@@ -30,10 +30,13 @@ internal static class Sim
         MaxConcurrentRequests = maxConcurrent, RequestTimeoutSeconds = timeoutSeconds,
     };
 
-    public static (EndpointRegistry Registry, EndpointHealthChecker Checker) Registry(RetryOptions? retry, params EndpointOptions[] endpoints)
+    public static (EndpointRegistry Registry, EndpointHealthChecker Checker) Registry(RetryOptions? retry, params EndpointOptions[] endpoints) =>
+        Registry(new InferenceOptions { Endpoints = [.. endpoints], Retry = retry ?? FastRetry(), HealthCheckTimeoutSeconds = 5 });
+
+    /// <summary>A registry over <paramref name="options"/>; <paramref name="configuration"/> stands in for the app's configuration (API keys).</summary>
+    public static (EndpointRegistry Registry, EndpointHealthChecker Checker) Registry(InferenceOptions options, IReadOnlyDictionary<string, string>? configuration = null)
     {
-        var options = new InferenceOptions { Endpoints = [.. endpoints], Retry = retry ?? FastRetry(), HealthCheckTimeoutSeconds = 5 };
-        var factory = new ChatClientFactory(options, NullLoggerFactory.Instance, _ => null);
+        var factory = new ChatClientFactory(options, NullLoggerFactory.Instance, key => configuration?.GetValueOrDefault(key));
         var registry = new EndpointRegistry(options, factory);
         return (registry, new EndpointHealthChecker(registry, options, TimeProvider.System));
     }

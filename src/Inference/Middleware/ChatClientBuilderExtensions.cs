@@ -13,8 +13,8 @@ public static class ChatClientBuilderExtensions
     public static ChatClientBuilder UseRetry(this ChatClientBuilder builder, RetryOptions options) =>
         builder.Use(inner => new RetryingChatClient(inner, options));
 
-    /// <summary>At most <paramref name="limiter"/>'s count of requests in flight; share the semaphore to share the limit.</summary>
-    public static ChatClientBuilder UseConcurrencyLimit(this ChatClientBuilder builder, SemaphoreSlim limiter) =>
+    /// <summary>At most <paramref name="limiter"/>'s limit of requests in flight; share the limiter to share the limit.</summary>
+    public static ChatClientBuilder UseConcurrencyLimit(this ChatClientBuilder builder, ConcurrencyLimiter limiter) =>
         builder.Use(inner => new ConcurrencyLimitingChatClient(inner, limiter));
 
     /// <summary>Cancels an attempt after <paramref name="timeout"/> with a retryable <see cref="RequestTimeoutException"/>.</summary>
@@ -24,4 +24,11 @@ public static class ChatClientBuilderExtensions
     /// <summary>Default <c>max_tokens</c> and Ollama <c>num_ctx</c> for requests that set none.</summary>
     public static ChatClientBuilder UseSamplingDefaults(this ChatClientBuilder builder, int defaultMaxTokens, int? numCtx) =>
         builder.Use(inner => new SamplingDefaultsChatClient(inner, defaultMaxTokens, numCtx));
+
+    /// <summary>
+    /// OpenAI-compatible endpoints only: sends the token limit as <c>max_tokens</c> when <paramref name="field"/> says so
+    /// (the OpenAI client would send <c>max_completion_tokens</c>, which many local servers ignore).
+    /// </summary>
+    public static ChatClientBuilder UseMaxTokensField(this ChatClientBuilder builder, string field) =>
+        field == EndpointOptions.MaxTokens ? builder.Use(inner => new MaxTokensFieldChatClient(inner)) : builder;
 }

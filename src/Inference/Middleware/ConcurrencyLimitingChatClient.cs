@@ -4,10 +4,11 @@ using Microsoft.Extensions.AI;
 namespace SelfTaught.Inference.Middleware;
 
 /// <summary>
-/// Lets at most the endpoint's limit of requests run at once. The semaphore belongs to the endpoint, so every client
-/// and stage that calls it shares the same limit. Waiting for a slot does not count toward the request timeout.
+/// Lets at most the endpoint's limit of requests run at once. The limiter belongs to the endpoint, so every client
+/// and stage that calls it shares the same limit, and it survives edits of the endpoint (resized, not replaced).
+/// Waiting for a slot does not count toward the request timeout.
 /// </summary>
-public sealed class ConcurrencyLimitingChatClient(IChatClient inner, SemaphoreSlim limiter) : DelegatingChatClient(inner)
+public sealed class ConcurrencyLimitingChatClient(IChatClient inner, ConcurrencyLimiter limiter) : DelegatingChatClient(inner)
 {
     /// <inheritdoc />
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)

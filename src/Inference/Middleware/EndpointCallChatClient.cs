@@ -21,7 +21,7 @@ public sealed class EndpointCallChatClient(IChatClient inner, EndpointState endp
     /// <inheritdoc />
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        endpoint.Started();
+        if (!endpoint.TryStart()) throw Retired();
         var clock = Stopwatch.StartNew();
         try
         {
@@ -41,7 +41,7 @@ public sealed class EndpointCallChatClient(IChatClient inner, EndpointState endp
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        endpoint.Started();
+        if (!endpoint.TryStart()) throw Retired();
         var clock = Stopwatch.StartNew();
         long? promptTokens = null, completionTokens = null;
         var finished = false;
@@ -93,12 +93,19 @@ public sealed class EndpointCallChatClient(IChatClient inner, EndpointState endp
         return new InferenceException(endpoint.Name, endpoint.Options.BaseUrl, model, Problem(ex), transient, ex);
     }
 
-    private static string Problem(Exception ex)
+    private InferenceException Retired() =>
+        new(endpoint.Name, endpoint.Options.BaseUrl, model, "the endpoint was changed or removed; nothing was sent", true, new EndpointRetiredException());
+
+    /// <summary>What went wrong, in words a user can act on (without the endpoint, which the caller adds).</summary>
+    public static string Problem(Exception ex)
     {
         for (var e = ex; e is not null; e = e.InnerException)
         {
             switch (e)
             {
+                // SocketsHttpHandler's ConnectTimeout: an OperationCanceledException wrapping a TimeoutException.
+                case OperationCanceledException { InnerException: TimeoutException and not RequestTimeoutException }:
+                    return $"connection timed out after {ChatClientFactory.ConnectTimeout.TotalSeconds:0.#} s (is the host reachable?)";
                 case BackendHttpException http when (int)http.StatusCode! == 404:
                     return $"not found (is the model pulled/served and the base URL right?): {http.Message}";
                 case BackendHttpException http:

@@ -15,8 +15,12 @@ public sealed class RetryingChatClient(IChatClient inner, RetryOptions options, 
     private readonly Func<TimeSpan, CancellationToken, Task> _delay = delay ?? Task.Delay;
     private readonly Random _jitter = jitter ?? Random.Shared;
 
-    /// <summary>Attempts made by the last completed call on this client, for diagnostics and tests.</summary>
-    public int LastAttempts { get; private set; }
+    /// <summary>
+    /// Key of the number of attempts a call took, in <see cref="ChatResponse.AdditionalProperties"/> (streaming: in the
+    /// first update's, which <c>ToChatResponse</c> puts on the first message). Per response, not a property of this
+    /// client, because one client serves many concurrent calls.
+    /// </summary>
+    public const string AttemptsKey = "selftaught.attempts";
 
     /// <inheritdoc />
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -27,7 +31,7 @@ public sealed class RetryingChatClient(IChatClient inner, RetryOptions options, 
             try
             {
                 var response = await base.GetResponseAsync(list, options, cancellationToken);
-                LastAttempts = attempt + 1;
+                (response.AdditionalProperties ??= [])[AttemptsKey] = attempt + 1;
                 return response;
             }
             catch (Exception ex) when (ShouldRetry(ex, attempt, cancellationToken, out var wait))
@@ -66,8 +70,8 @@ public sealed class RetryingChatClient(IChatClient inner, RetryOptions options, 
 
             await using (updates)
             {
-                LastAttempts = attempt + 1;
                 if (first is null) yield break;
+                (first.AdditionalProperties ??= [])[AttemptsKey] = attempt + 1;
                 yield return first;
                 while (await updates.MoveNextAsync()) yield return updates.Current;
             }
@@ -104,6 +108,11 @@ public sealed class RetryingChatClient(IChatClient inner, RetryOptions options, 
                     retryAfter = http.RetryAfter;
                     return FailureTranslatingHandler.IsTransient(http.StatusCode!.Value);
                 case RequestTimeoutException:
+                    return true;
+                // SocketsHttpHandler's ConnectTimeout surfaces as a cancellation wrapping a TimeoutException; the caller's
+                // own cancellation is ruled out before this is asked.
+                case OperationCanceledException { InnerException: TimeoutException }:
+                case TimeoutException:
                     return true;
                 case ClientResultException { Status: > 0 } result:
                     return FailureTranslatingHandler.IsTransient((System.Net.HttpStatusCode)result.Status);

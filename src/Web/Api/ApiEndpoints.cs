@@ -6,6 +6,7 @@ public static class ApiEndpoints
     public static RouteGroupBuilder MapApi(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGroup("/api")
             .MapDatasetsApi()
+            .MapInstructionsApi()
             .MapBackendsApi()
             .MapStageRunsApi();
 }

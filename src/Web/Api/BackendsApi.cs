@@ -49,7 +49,7 @@ public static class BackendsApi
                 EndpointRegistry registry, CancellationToken cancellationToken) =>
             {
                 if (registry.IsConfigured(name))
-                    return TypedResults.Conflict($"Endpoint '{name}' is defined in configuration (Inference:Endpoints); remove it there.");
+                    return TypedResults.Conflict($"Endpoint {BackendCatalog.DefinedInConfiguration(name)}");
                 return await catalog.DeleteAsync(name, cancellationToken) ? TypedResults.NoContent() : TypedResults.NotFound();
             })
             .WithName("DeleteBackend")

@@ -14,7 +14,7 @@ public sealed class EndpointForm
     public string? DefaultModel { get; set; }
     public int MaxConcurrentRequests { get; set; } = 4;
     public int RequestTimeoutSeconds { get; set; } = 600;
-    /// <summary>Name of the environment variable or user secret holding the key.</summary>
+    /// <summary>Where the key is: an environment variable such as VLLM_API_KEY or HF_TOKEN, or a configuration key Inference:ApiKeys:&lt;name&gt;.</summary>
     public string? ApiKeyReference { get; set; }
     public int? NumCtx { get; set; }
     public bool? AcceptsN { get; set; }
@@ -38,10 +38,16 @@ public sealed class EndpointForm
 
 /// <summary>
 /// Endpoints stored by the Settings page: persisted in the database and pushed into the <see cref="EndpointRegistry"/>
-/// so new requests use them at once. Endpoints from configuration are read-only here.
+/// so new requests use them at once (the built-in default local Ollama gives way to them). Endpoints from
+/// configuration are read-only here. <see cref="EndpointOptions.MaxTokensField"/> is configuration-only: stored
+/// endpoints use its default.
 /// </summary>
 public sealed class BackendCatalog(IDbContextFactory<SelfTaughtDbContext> contextFactory, EndpointRegistry registry, TimeProvider time)
 {
+    /// <summary>Why an endpoint cannot be changed here, e.g. "'vllm' is defined in configuration (Inference:Endpoints); change it there."</summary>
+    public static string DefinedInConfiguration(string name) =>
+        $"'{name}' is defined in configuration ({InferenceOptions.SectionName}:Endpoints); change it there.";
+
     /// <summary>Loads the stored endpoints into the registry (at start-up and after every change).</summary>
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
@@ -56,8 +62,12 @@ public sealed class BackendCatalog(IDbContextFactory<SelfTaughtDbContext> contex
     {
         var options = form.ToOptions();
         var errors = InferenceOptionsValidator.ValidateEndpoint(options, "endpoint").ToList();
-        if (registry.IsConfigured(options.Name) || (existingName is not null && registry.IsConfigured(existingName)))
-            errors.Add($"endpoint:Name '{options.Name}' is defined in configuration (Inference:Endpoints); change it there.");
+        // Only endpoints from Inference:Endpoints are off limits; the built-in default may be shadowed (storing any
+        // endpoint replaces it).
+        if (registry.IsConfigured(options.Name))
+            errors.Add($"endpoint:Name {DefinedInConfiguration(options.Name)}");
+        else if (existingName is not null && registry.IsConfigured(existingName))
+            errors.Add($"endpoint:Name {DefinedInConfiguration(existingName)}");
         if (errors.Count > 0) return errors;
 
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);

@@ -40,6 +40,8 @@ public sealed record BackendView(
     private static string MaskedKey(EndpointOptions options, ChatClientFactory factory) => options.ApiKeyReference switch
     {
         null => "none",
+        // Stored before references were restricted; not echoed, since it might be the key itself.
+        { } reference when !ApiKeyReferences.IsValid(reference) => "not used: the reference is not an accepted form; edit the endpoint",
         { } reference => factory.ApiKey(options) is { Length: > 0 } ? $"•••• (from {reference})" : $"missing: {reference} is not set",
     };
 }

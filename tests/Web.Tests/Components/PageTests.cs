@@ -139,13 +139,12 @@ public sealed class PageTests : DatabaseBunitContext
 
         var cut = Render<SettingsPage>();
 
-        cut.WaitForAssertion(() => Assert.Equal(2, cut.FindAll("#backends-table tbody tr").Count));
-        var rows = cut.FindAll("#backends-table tbody tr");
-        // With no endpoint configured, the built-in default (local Ollama) comes first, then the stored one.
-        Assert.Contains("http://localhost:11434", rows[0].TextContent);
-        Assert.Contains("built-in default", rows[0].TextContent);
-        Assert.Contains("local-ollama", rows[1].TextContent);
-        Assert.Contains("database", rows[1].TextContent);
+        // A stored endpoint replaces the built-in local Ollama default.
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll("#backends-table tbody tr")));
+        var row = cut.Find("#backends-table tbody tr");
+        Assert.Contains("local-ollama", row.TextContent);
+        Assert.Contains("database", row.TextContent);
+        Assert.DoesNotContain("built-in default", cut.Find("#backends-table").TextContent);
         Assert.Contains(Database.FilePath, cut.Find("#settings-data-source").TextContent);
         Assert.Equal("InMemory", cut.Find("#settings-hangfire-storage").TextContent.Trim());
         // The template table is still empty and says so.

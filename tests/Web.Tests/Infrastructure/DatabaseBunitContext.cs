@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using SelfTaught.Core.Data;
+using SelfTaught.Core.Models;
+using SelfTaught.Core.Stages;
 using SelfTaught.Inference;
 using SelfTaught.Jobs;
 
@@ -13,6 +15,9 @@ namespace SelfTaught.Web.Tests.Infrastructure;
 public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
 {
     protected TempSqliteDatabase Database { get; } = new();
+
+    /// <summary>Records the jobs the stage engine enqueues; nothing runs in component tests.</summary>
+    protected RecordingStageScheduler Scheduler { get; } = new();
 
     protected static CancellationToken Cancellation => Xunit.TestContext.Current.CancellationToken;
 
@@ -31,6 +36,13 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         Services.AddSingleton(TimeProvider.System);
         Services.AddSingleton<EndpointHealthChecker>();
         Services.AddSingleton<SelfTaught.Web.Backends.BackendCatalog>();
+        // The stage engine as Core registers it, over a scheduler that records instead of enqueuing Hangfire jobs.
+        Services.AddLogging();
+        Services.AddSingleton<IStageScheduler>(Scheduler);
+        Services.AddSingleton<StageEngineOptions>();
+        Services.AddSingleton<IModelResolver, SelfTaught.Web.Backends.RegistryModelResolver>();
+        Services.AddSingleton<IStage, InstructionAnalysisStage>();
+        Services.AddSingleton<StageEngine>();
         JSInterop.Mode = JSRuntimeMode.Loose;
     }
 

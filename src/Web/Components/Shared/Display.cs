@@ -20,4 +20,23 @@ public static class Display
         var oneLine = text.ReplaceLineEndings(" ");
         return oneLine.Length <= length ? oneLine : string.Concat(oneLine.AsSpan(0, length), "…");
     }
+
+    /// <summary>A throughput such as <c>1.25 items/s</c>; an em dash when there is none yet.</summary>
+    public static string Rate(double? perSecond, string unit) =>
+        perSecond is not { } value ? "—"
+        : string.Create(CultureInfo.InvariantCulture, $"{value.ToString(value >= 100 ? "N0" : value >= 10 ? "N1" : "N2", CultureInfo.InvariantCulture)} {unit}/s");
+
+    /// <summary>A duration in seconds as <c>42s</c>, <c>3m 05s</c> or <c>2h 07m</c>; an em dash when unknown.</summary>
+    public static string Duration(double? seconds)
+    {
+        if (seconds is not { } value || double.IsNaN(value) || value > 1e10)
+        {
+            return "—";
+        }
+
+        var span = TimeSpan.FromSeconds(Math.Max(0, Math.Round(value)));
+        return span.TotalHours >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}h {span.Minutes:00}m")
+            : span.TotalMinutes >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{span.Minutes}m {span.Seconds:00}s")
+            : string.Create(CultureInfo.InvariantCulture, $"{span.Seconds}s");
+    }
 }
