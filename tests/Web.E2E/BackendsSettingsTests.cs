@@ -94,7 +94,7 @@ public sealed partial class BackendsSettingsTests
             await Expect(form).ToBeHiddenAsync();
             var stored = Row(page, Stored);
             await Expect(stored).ToHaveCountAsync(1);
-            await Expect(Cell(stored, "Kind")).ToHaveTextAsync("OpenAICompatible");
+            await Expect(Cell(stored, "Kind")).ToHaveTextAsync("OpenAI-compatible");
             await Expect(Cell(stored, "Base URL")).ToHaveTextAsync(sim.OpenAIBaseUri.ToString());
             await Expect(Cell(stored, "Defined in")).ToHaveTextAsync("database");
             await Expect(Cell(stored, "API key")).ToHaveTextAsync($"missing: {KeyReference} is not set");
