@@ -6,6 +6,7 @@ using SelfTaught.Core.Data;
 using SelfTaught.Core.Models;
 using SelfTaught.Web.Backends;
 using SelfTaught.Web.Health;
+using SelfTaught.Web.Import;
 
 namespace SelfTaught.Web;
 
@@ -48,6 +49,8 @@ public static class DependencyInjection
         // Core reaches models only through its port; the inference layer's registry implements it here.
         builder.Services.AddSingleton<IModelResolver, RegistryModelResolver>();
         builder.Services.AddSingleton<BackendCatalog>();
+        // One way to start an import, shared by the HTTP API and the Data page.
+        builder.Services.AddSingleton<ImportLauncher>();
 
         return builder;
     }

@@ -40,20 +40,7 @@ public sealed partial class BackendsSettingsTests
         await using var browser = await E2EEnvironment.LaunchChromiumAsync(playwright);
         app.StartServer();
 
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new() { Width = 1280, Height = 900 } });
-        // Blazor Server needs a moment on a busy 2-core machine while other test projects run in parallel.
-        page.SetDefaultTimeout(30_000);
-        SetDefaultExpectTimeout(30_000);
-
-        var pageErrors = new List<string>();
-        page.PageError += (_, error) => pageErrors.Add(error);
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                pageErrors.Add($"{message.Text} ({message.Location})");
-            }
-        };
+        var (page, pageErrors) = await E2EEnvironment.OpenPageAsync(browser);
 
         var artifacts = E2EEnvironment.ArtifactsDirectory;
         var failureShot = Path.Combine(artifacts, "e2e-backends-failure.png");

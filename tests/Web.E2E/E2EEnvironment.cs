@@ -5,6 +5,24 @@ namespace SelfTaught.Web.E2E;
 /// <summary>Where the browser and the screenshots come from; read from the environment that test.sh and CI set.</summary>
 public static class E2EEnvironment
 {
+    /// <summary>
+    /// A 1280×900 page with generous timeouts (Blazor Server needs a moment on a busy 2-core machine while other
+    /// test projects run) that records page errors and console errors, failed resource loads included.
+    /// </summary>
+    public static async Task<(IPage Page, List<string> Errors)> OpenPageAsync(IBrowser browser)
+    {
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new() { Width = 1280, Height = 900 } });
+        page.SetDefaultTimeout(30_000);
+        Assertions.SetDefaultExpectTimeout(30_000);
+        var errors = new List<string>();
+        page.PageError += (_, error) => errors.Add(error);
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error") errors.Add($"{message.Text} ({message.Location})");
+        };
+        return (page, errors);
+    }
+
     /// <summary>Debian's Chromium; Playwright's own browser download is never used.</summary>
     public static string ChromiumPath =>
         Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } path ? path : "/usr/bin/chromium";

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using SelfTaught.Core.Data;
 using SelfTaught.Core.Data.Entities;
 using SelfTaught.Core.Import;
-using SelfTaught.Core.Stages;
+using SelfTaught.Web.Import;
 
 namespace SelfTaught.Web.Api;
 
@@ -52,44 +52,30 @@ public static class DatasetsApi
         return TypedResults.Ok(await ListAsync(db, (page - 1) * pageSize, pageSize, cancellationToken));
     }
 
-    private static async Task<IResult> ImportAsync(HttpRequest http, DatasetImporter importer, StageEngine engine, DatabaseOptions database,
-        CancellationToken cancellationToken)
+    private static async Task<IResult> ImportAsync(HttpRequest http, ImportLauncher launcher, CancellationToken cancellationToken)
     {
-        ImportBody body;
-        string? uploaded = null;
-        string? uploadedName = null;
         try
         {
+            ImportStarted started;
             if (http.HasFormContentType)
             {
                 var form = await http.ReadFormAsync(cancellationToken);
-                body = FromForm(form);
+                var body = FromForm(form);
                 if (form.Files.Count > 1) return Invalid("Upload one file per import.");
-                if (form.Files.Count == 1)
-                {
-                    var file = form.Files[0];
-                    // Uploads are kept beside the database until the import has read them.
-                    var folder = Directory.CreateDirectory(Path.Combine(Path.GetDirectoryName(database.FilePath)!, "uploads")).FullName;
-                    uploadedName = Path.GetFileName(file.FileName);
-                    uploaded = Path.Combine(folder, $"{Guid.NewGuid():N}-{uploadedName}");
-                    await using var target = File.Create(uploaded);
-                    await file.CopyToAsync(target, cancellationToken);
-                }
+                var file = form.Files.Count == 1 ? form.Files[0] : null;
+                await using var upload = file?.OpenReadStream();
+                started = await launcher.StartAsync(body, upload, file?.FileName, cancellationToken);
             }
             else
             {
-                body = await http.ReadFromJsonAsync<ImportBody>(cancellationToken)
+                var body = await http.ReadFromJsonAsync<ImportBody>(cancellationToken)
                     ?? throw new ImportException("Send a JSON body such as { \"path\": \"/data/prompts.jsonl\", \"preset\": \"instructions\" }, or a multipart upload.");
+                started = await launcher.StartAsync(body, upload: null, fileName: null, cancellationToken);
             }
-            var request = body.ToRequest(uploaded, uploadedName);
-            var datasetId = await importer.CreateDatasetAsync(request, cancellationToken);
-            var run = await engine.CreateAsync(StageKind.Import, new { source = request.Source.DisplayName, preset = body.Preset, format = body.Format },
-                datasetId: datasetId, cancellationToken: cancellationToken);
-            return TypedResults.Accepted($"/api/stage-runs/{run.Id}", new { datasetId, stageRunId = run.Id });
+            return TypedResults.Accepted($"/api/stage-runs/{started.StageRunId}", new { datasetId = started.DatasetId, stageRunId = started.StageRunId });
         }
         catch (Exception ex) when (ex is ImportException or System.Text.Json.JsonException or BadHttpRequestException or InvalidDataException)
         {
-            if (uploaded is not null) File.Delete(uploaded);
             return Invalid(ex.Message);
         }
     }

@@ -3,7 +3,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MudBlazor.Services;
+using Microsoft.Extensions.Logging;
 using SelfTaught.Core.Data;
+using SelfTaught.Core.Import;
+using SelfTaught.Core.Import.Hub;
 using SelfTaught.Core.Models;
 using SelfTaught.Core.Stages;
 using SelfTaught.Inference;
@@ -43,6 +46,14 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         Services.AddSingleton<IModelResolver, SelfTaught.Web.Backends.RegistryModelResolver>();
         Services.AddSingleton<IStage, InstructionAnalysisStage>();
         Services.AddSingleton<StageEngine>();
+        // Imports as the app starts them; the Hub client points at a closed loopback port, so no test reaches the internet.
+        Services.AddSingleton(new DatabaseOptions { ConnectionString = Database.ConnectionString, FilePath = Database.FilePath });
+        Services.AddSingleton(sp => new HuggingFaceHubClient(new HttpClient(), new HuggingFaceHubSettings { Endpoint = new Uri("http://127.0.0.1:9") },
+            sp.GetRequiredService<ILogger<HuggingFaceHubClient>>()));
+        Services.AddSingleton(sp => new DatasetImporter(sp.GetRequiredService<IDbContextFactory<SelfTaughtDbContext>>(),
+            sp.GetRequiredService<HuggingFaceHubClient>(), new DatasetImporterOptions(), sp.GetRequiredService<ILogger<DatasetImporter>>()));
+        Services.AddSingleton<IStage, ImportStage>();
+        Services.AddSingleton<SelfTaught.Web.Import.ImportLauncher>();
         JSInterop.Mode = JSRuntimeMode.Loose;
     }
 

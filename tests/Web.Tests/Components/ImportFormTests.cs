@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Bunit;
+using Microsoft.EntityFrameworkCore;
+using SelfTaught.Core.Data.Entities;
+using SelfTaught.Web.Components.Pages.Data;
+using SelfTaught.Web.Tests.Infrastructure;
+
+namespace SelfTaught.Web.Tests.Components;
+
+/// <summary>The Data page's Import panel: it starts an Import stage run, or says inline why it cannot.</summary>
+public sealed class ImportFormTests : DatabaseBunitContext
+{
+    [Fact]
+    public async Task Start_CreatesAnImportingDatasetAndAnImportRun_WhenAServerPathIsGiven()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"selftaught-import-{Guid.NewGuid():N}.jsonl");
+        await File.WriteAllLinesAsync(file, Enumerable.Range(0, 5).Select(i => JsonSerializer.Serialize(new { prompt = $"Explain idea {i}." })), Cancellation);
+        try
+        {
+            var cut = Render<DataPage>();
+            cut.Find("#import-open").Click();
+            cut.Find("#import-source-path").Click();
+            cut.WaitForAssertion(() => cut.Find("#import-path"));
+            cut.Find("#import-path").Input(file);
+            cut.Find("#import-name").Input("Ideas");
+            cut.Find("#import-start").Click();
+
+            cut.WaitForAssertion(() => Assert.Equal("/jobs", cut.Find("#import-started a").GetAttribute("href")));
+            await using var db = Database.CreateContext();
+            var dataset = await db.Datasets.SingleAsync(Cancellation);
+            var run = await db.StageRuns.SingleAsync(Cancellation);
+            Assert.Equal("Ideas", dataset.Name);
+            Assert.Equal(DatasetStatus.Importing, dataset.Status);
+            Assert.Equal(StageKind.Import, run.Kind);
+            Assert.Equal(dataset.Id, run.DatasetId);
+            Assert.Equal([run.Id], Scheduler.Starts);
+            Assert.Empty(cut.FindAll("[data-testid=import-error]"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Start_ShowsTheErrorNamingThePath_WhenTheFileIsMissing()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"selftaught-missing-{Guid.NewGuid():N}.jsonl");
+        var cut = Render<ImportForm>();
+        cut.Find("#import-source-path").Click();
+        cut.WaitForAssertion(() => cut.Find("#import-path"));
+        cut.Find("#import-path").Input(missing);
+        cut.Find("#import-start").Click();
+
+        cut.WaitForAssertion(() => Assert.Contains($"The file '{missing}' does not exist.", cut.Find("[data-testid=import-error]").TextContent));
+        Assert.Empty(cut.FindAll("#import-started"));
+        await using var db = Database.CreateContext();
+        Assert.Equal(0, await db.Datasets.CountAsync(Cancellation));
+        Assert.Equal(0, await db.StageRuns.CountAsync(Cancellation));
+    }
+
+    [Fact]
+    public async Task Start_SavesTheUploadBesideTheDatabase_AndImportsItAsAnUpload()
+    {
+        var lines = string.Join('\n', Enumerable.Range(0, 3).Select(i => JsonSerializer.Serialize(new { prompt = $"Explain idea {i}." })));
+        var cut = Render<ImportForm>();
+        cut.FindComponent<Microsoft.AspNetCore.Components.Forms.InputFile>().UploadFiles(InputFileContent.CreateFromText(lines, "ideas.jsonl"));
+        cut.Find("#import-start").Click();
+
+        cut.WaitForAssertion(() => cut.Find("#import-started"));
+        await using var db = Database.CreateContext();
+        var dataset = await db.Datasets.SingleAsync(Cancellation);
+        var source = Assert.IsType<SelfTaught.Core.Import.UploadedFileSource>(SelfTaught.Core.Import.ImportRequest.FromJson(dataset.OptionsJson!).Source);
+        try
+        {
+            Assert.Equal("ideas.jsonl", dataset.Name);
+            Assert.Equal(Path.Combine(Path.GetDirectoryName(Database.FilePath)!, "uploads"), Path.GetDirectoryName(source.Path));
+            Assert.Equal(lines, await File.ReadAllTextAsync(source.Path, Cancellation));
+        }
+        finally
+        {
+            File.Delete(source.Path);
+        }
+    }
+}
