@@ -130,11 +130,21 @@ public class StageEngineTests
         await sim.Stats.WaitForInFlightChatRequestsAsync(4, TimeSpan.FromSeconds(30), Ct);
 
         Assert.True(await host.Engine.CancelAsync(run.Id, Ct));
-        var cancelled = await host.WaitForAsync(run.Id, r => r.Status == StageStatus.Cancelled);
+        await host.WaitForAsync(run.Id, r => r.Status == StageStatus.Cancelled);
         sim.ReleaseChatRequests();
 
-        await using var db = host.Db();
-        var analyzed = await db.Instructions.CountAsync(i => i.AnalysisStageRunId == run.Id, Ct);
+        // Other chunks may still be writing the items they had finished: wait until the counter and the rows agree.
+        StageRun cancelled;
+        int analyzed;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            cancelled = await host.RunAsync(run.Id);
+            await using (var db = host.Db())
+                analyzed = await db.Instructions.CountAsync(i => i.AnalysisStageRunId == run.Id, Ct);
+            if (cancelled.Done == analyzed || DateTime.UtcNow > deadline) break;
+            await Task.Delay(50, Ct);
+        }
         Assert.Equal(cancelled.Done, analyzed);
         Assert.InRange(analyzed, 10, 299);
         Assert.Equal(0, cancelled.Failed);
