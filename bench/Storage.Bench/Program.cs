@@ -52,7 +52,7 @@ async Task<(string Name, double Rate)> Measure(string name, int count, Func<Self
 {
     var options = DatabaseOptions.Resolve($"Data Source={name.Replace(' ', '-')}.db", root);
     var factory = new PooledDbContextFactory<SelfTaughtDbContext>(
-        new DbContextOptionsBuilder<SelfTaughtDbContext>().UseSqlite(options.ConnectionString).Options);
+        new DbContextOptionsBuilder<SelfTaughtDbContext>().UseSelfTaughtSqlite(options.ConnectionString).Options);
     await DatabaseInitializer.InitializeAsync(factory, options, NullLogger.Instance, integrityCheck: false);
     long iterationId, pairId, annotationId;
     await using (var db = factory.CreateDbContext())

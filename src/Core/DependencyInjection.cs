@@ -23,7 +23,7 @@ public static class DependencyInjection
             sp.GetRequiredService<IConfiguration>().GetConnectionString("SelfTaught"),
             sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
         builder.Services.AddDbContextFactory<SelfTaughtDbContext>((sp, options) =>
-            options.UseSqlite(sp.GetRequiredService<DatabaseOptions>().ConnectionString));
+            options.UseSelfTaughtSqlite(sp.GetRequiredService<DatabaseOptions>().ConnectionString));
 
         // Stage runs: the engine, and one stage per kind. The scheduler (Jobs) and model resolver (Web) come from the host.
         builder.Services.TryAddSingleton(TimeProvider.System);

@@ -35,6 +35,6 @@ internal sealed class TempDatabase : IDisposable
     private sealed class FileContextFactory(string connectionString) : IDbContextFactory<SelfTaughtDbContext>
     {
         public SelfTaughtDbContext CreateDbContext() =>
-            new(new DbContextOptionsBuilder<SelfTaughtDbContext>().UseSqlite(connectionString).Options);
+            new(new DbContextOptionsBuilder<SelfTaughtDbContext>().UseSelfTaughtSqlite(connectionString).Options);
     }
 }

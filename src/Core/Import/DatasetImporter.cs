@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using SelfTaught.Core.Data;
@@ -195,6 +196,8 @@ public sealed partial class DatasetImporter(
 
         var state = new ImportState(dataset.Id, request.EffectiveDedupe, lastStored ?? -1);
         var mapper = RowMapper.Create(request);
+        // Parsing and writing overlap: batches go to one writer task, in order, so what is stored is always a prefix.
+        await using var writer = new BatchWriter(WriteBatchAsync, ct);
         long offset = 0;
         for (var f = 0; f < files.Count; f++)
         {
@@ -214,13 +217,14 @@ public sealed partial class DatasetImporter(
                     : RowFilter.Apply(mapper.Map(row.Fields), request.Filters);
                 state.Add((int)index, outcome);
 
-                if (state.PendingCount >= _batchSize) await FlushAsync(state, ct);
+                if (state.PendingCount >= _batchSize) await writer.WriteAsync(state.TakePending(), ct);
                 if (state.RowsRead % _batchSize == 0)
                     progress.Report(state.Progress(ImportPhase.Importing, (f + table.Progress) / files.Count, file.Name));
             }
             offset += rowsInFile;
         }
-        await FlushAsync(state, ct);
+        if (state.PendingCount > 0) await writer.WriteAsync(state.TakePending(), ct);
+        await writer.CompleteAsync();
 
         var names = string.Join(", ", files.Select(f => $"'{f.Name}'"));
         if (state.RowsRead == 0)
@@ -256,13 +260,11 @@ public sealed partial class DatasetImporter(
         }
     }
 
-    private async Task FlushAsync(ImportState state, CancellationToken ct)
+    private async Task WriteBatchAsync(PendingBatch batch, CancellationToken ct)
     {
-        if (state.PendingCount == 0) return;
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        if (state.PendingInstructions.Count > 0) await db.InsertOrIgnoreAsync(state.PendingInstructions, ct);
-        if (state.PendingPairs.Count > 0) await db.InsertOrIgnoreAsync(state.PendingPairs, ct);
-        state.ClearPending();
+        if (batch.Instructions.Count > 0) await db.InsertOrIgnoreAsync(batch.Instructions, ct);
+        if (batch.Pairs.Count > 0) await db.InsertOrIgnoreAsync(batch.Pairs, ct);
     }
 
     private async Task<IReadOnlyList<SourceFileInfo>> ResolveFilesAsync(ImportRequest request, IProgress<ImportProgress> progress, CancellationToken ct)
@@ -352,6 +354,74 @@ public sealed partial class DatasetImporter(
         public static SourceFileInfo Of(string path, string name, string? url) => new(path, name, new FileInfo(path).Length, url);
     }
 
+    private sealed record PendingBatch(List<Instruction> Instructions, List<LabeledPair> Pairs);
+
+    /// <summary>
+    /// Writes batches on a task of its own while the caller parses the next ones. At most two batches wait, so memory
+    /// stays bounded; batches are written one at a time in the order given. A failed write surfaces at the next
+    /// <see cref="WriteAsync"/> or at <see cref="CompleteAsync"/> as the original exception.
+    /// </summary>
+    private sealed class BatchWriter : IAsyncDisposable
+    {
+        private readonly Channel<PendingBatch> _channel = Channel.CreateBounded<PendingBatch>(
+            new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        private readonly CancellationTokenSource _cancellation;
+        private readonly Task _writing;
+
+        public BatchWriter(Func<PendingBatch, CancellationToken, Task> write, CancellationToken ct)
+        {
+            _cancellation = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var token = _cancellation.Token;
+            _writing = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var batch in _channel.Reader.ReadAllAsync(token))
+                        await write(batch, token);
+                }
+                catch (Exception ex)
+                {
+                    _channel.Writer.TryComplete(ex);
+                    throw;
+                }
+            }, CancellationToken.None);
+        }
+
+        public async ValueTask WriteAsync(PendingBatch batch, CancellationToken ct)
+        {
+            try
+            {
+                await _channel.Writer.WriteAsync(batch, ct);
+            }
+            catch (ChannelClosedException)
+            {
+                await _writing; // rethrows what stopped the writer
+                throw;
+            }
+        }
+
+        public async Task CompleteAsync()
+        {
+            _channel.Writer.TryComplete();
+            await _writing;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _channel.Writer.TryComplete();
+            if (!_writing.IsCompleted) await _cancellation.CancelAsync();
+            try
+            {
+                await _writing;
+            }
+            catch (Exception)
+            {
+                // Already surfaced to the caller, or the caller is failing for another reason.
+            }
+            _cancellation.Dispose();
+        }
+    }
+
     private sealed class NoProgress : IProgress<ImportProgress>
     {
         public static readonly NoProgress Instance = new();
@@ -365,8 +435,8 @@ public sealed partial class DatasetImporter(
         private readonly Dictionary<string, (int Count, List<RowExample> Examples)> _rejections = new(StringComparer.Ordinal);
         private readonly List<RowExample> _duplicateExamples = [];
 
-        public List<Instruction> PendingInstructions { get; } = [];
-        public List<LabeledPair> PendingPairs { get; } = [];
+        public List<Instruction> PendingInstructions { get; private set; } = [];
+        public List<LabeledPair> PendingPairs { get; private set; } = [];
         public int PendingCount => PendingInstructions.Count + PendingPairs.Count;
         public long RowsRead { get; private set; }
         public int Accepted { get; private set; }
@@ -427,10 +497,13 @@ public sealed partial class DatasetImporter(
             return true;
         }
 
-        public void ClearPending()
+        /// <summary>Hands the pending rows over (to the writer) and starts new lists.</summary>
+        public PendingBatch TakePending()
         {
-            PendingInstructions.Clear();
-            PendingPairs.Clear();
+            var batch = new PendingBatch(PendingInstructions, PendingPairs);
+            PendingInstructions = [];
+            PendingPairs = [];
+            return batch;
         }
 
         public ImportProgress Progress(ImportPhase phase, double? fraction, string? detail) =>

@@ -21,7 +21,8 @@ public static class TextNormalizer
         string composed;
         try
         {
-            composed = text.Normalize(NormalizationForm.FormKC);
+            // ASCII is its own NFKC form; skipping ICU for it makes normalizing most prompts several times cheaper.
+            composed = Ascii.IsValid(text) ? text : text.Normalize(NormalizationForm.FormKC);
         }
         catch (ArgumentException)
         {

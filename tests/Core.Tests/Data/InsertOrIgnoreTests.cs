@@ -81,6 +81,102 @@ public class InsertOrIgnoreTests
     }
 
     [Fact]
+    public async Task InsertOrIgnoreAsync_StoresEveryColumnExactlyAsSaveChanges()
+    {
+        using var temp = new TempDatabase();
+        await temp.InitializeAsync();
+        var (iterationId, pairId, annotationId) = await SeedAnnotation(temp);
+        JudgmentSample Make(int index) => new()
+        {
+            IterationId = iterationId, PairId = pairId, AnnotationId = annotationId, SampleIndex = index,
+            RawCompletion = "", Verdict = Verdict.B, Correct = true, Temperature = 0.1 + 0.2, TopP = 1e-300, MaxTokens = 4096,
+            RequestSeed = long.MinValue, ChoiceIndex = 0, PromptTokens = 12, CompletionTokens = null, LatencyMs = 0, FinishReason = "stöp ✓ 𝄞",
+            CreatedAt = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc).AddTicks(10),
+        };
+        await using (var db = temp.Create())
+        {
+            db.JudgmentSamples.Add(Make(0));
+            await db.SaveChangesAsync(Ct);
+            Assert.Equal(1, await db.InsertOrIgnoreAsync([Make(1)], Ct));
+        }
+
+        // Compare the stored values and their SQLite storage classes column by column.
+        await using var read = temp.Create();
+        var connection = read.Database.GetDbConnection();
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT * FROM \"JudgmentSamples\" ORDER BY \"SampleIndex\"";
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var rows = new List<object[]>();
+        while (await reader.ReadAsync(Ct))
+        {
+            var values = new object[reader.FieldCount];
+            reader.GetValues(values);
+            rows.Add(values);
+        }
+        Assert.Equal(2, rows.Count);
+        for (var c = 0; c < reader.FieldCount; c++)
+        {
+            var name = reader.GetName(c);
+            if (name is "Id" or "SampleIndex") continue;
+            Assert.True(Equals(rows[0][c], rows[1][c]), $"{name}: SaveChanges stored '{rows[0][c]}' ({rows[0][c].GetType().Name}), InsertOrIgnoreAsync '{rows[1][c]}' ({rows[1][c].GetType().Name})");
+        }
+    }
+
+    [Fact]
+    public async Task InsertOrIgnoreAsync_BindsEachRowsOwnValues_WhenColumnsAlternateBetweenNullAndValues()
+    {
+        using var temp = new TempDatabase();
+        await temp.InitializeAsync();
+        await using var db = temp.Create();
+        var dataset = new Dataset { Name = "mixed", Role = DatasetRole.InstructionPool, CreatedAt = DateTime.UtcNow };
+        db.Datasets.Add(dataset);
+        await db.SaveChangesAsync(Ct);
+        var rows = Enumerable.Range(0, 12).Select(i => new Instruction
+        {
+            DatasetId = dataset.Id, RowIndex = i, Text = i % 4 == 3 ? "" : $"prompt {i}",
+            Category = i % 3 == 0 ? null : $"c{i}", Complexity = i % 2 == 0 ? null : i, LengthBucket = i % 5 == 0 ? 'a' : null,
+            SourceId = i < 6 ? null : $"s{i}",
+        }).ToList();
+
+        Assert.Equal(12, await db.InsertOrIgnoreAsync(rows, Ct));
+
+        var stored = await db.Instructions.AsNoTracking().OrderBy(i => i.RowIndex).ToListAsync(Ct);
+        Assert.Equal(rows.Select(r => (r.Text, r.Category, r.Complexity, r.LengthBucket, r.SourceId)),
+            stored.Select(r => (r.Text, r.Category, r.Complexity, r.LengthBucket, r.SourceId)));
+        Assert.Equal(3, await db.Database.SqlQueryRaw<int>("SELECT COUNT(*) AS \"Value\" FROM \"Instructions\" WHERE \"Text\" = ''").SingleAsync(Ct));
+    }
+
+    [Fact]
+    public async Task InsertOrIgnoreAsync_FailsTheWholeBatch_OnAnErrorOtherThanAConflict()
+    {
+        using var temp = new TempDatabase();
+        await temp.InitializeAsync();
+        await using var db = temp.Create();
+        var rows = Enumerable.Range(0, 5).Select(i => new Instruction { DatasetId = 999, RowIndex = i, Text = $"p{i}" }).ToList();
+
+        var ex = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => db.InsertOrIgnoreAsync(rows, Ct));
+
+        Assert.Contains("FOREIGN KEY", ex.Message);
+        Assert.Equal(0, await db.Instructions.CountAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Connections_UseSynchronousNormal()
+    {
+        using var temp = new TempDatabase();
+        await temp.InitializeAsync();
+        await using var db = temp.Create();
+
+        await db.Database.OpenConnectionAsync(Ct);
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = "PRAGMA synchronous";
+
+        // 1 = NORMAL (2 = FULL, SQLite's default).
+        Assert.Equal(1L, await command.ExecuteScalarAsync(Ct));
+    }
+
+    [Fact]
     public async Task SaveChanges_RejectsADuplicateSample_BecauseTheKeyIsInTheDatabase()
     {
         using var temp = new TempDatabase();

@@ -425,9 +425,16 @@ public class DatasetImporterTests
         var request = ImportHarness.Request(path, ImportPreset.Instructions);
         var id = await h.Importer.CreateDatasetAsync(request, Ct);
 
-        // Interrupt mid-way, as a crash or a shutdown would.
+        // Interrupt mid-way, as a crash or a shutdown would: once the parser is 2,500 rows in and the writer (which
+        // runs behind it) has committed at least two batches.
         using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var progress = new InlineProgress(p => { if (p.RowsStored >= 1_700) interrupt.Cancel(); });
+        var progress = new InlineProgress(p =>
+        {
+            if (p.RowsStored < 2_500 || interrupt.IsCancellationRequested) return;
+            using var db = h.Database.Create();
+            while (db.Instructions.Count() < 1_000) Thread.Sleep(10);
+            interrupt.Cancel();
+        });
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => h.Importer.ImportAsync(id, progress, interrupt.Token));
         int storedBefore;
         await using (var db = h.Database.Create())
@@ -493,6 +500,22 @@ public class DatasetImporterTests
 
         await h.Importer.DiscardAsync(id, Ct);
 
+        await AssertOnlyDatasetAsync(h, null, rows: 0);
+    }
+
+    [Fact]
+    public async Task ImportAsync_WhenStoringABatchFails_ReportsWhy_AndRemovesTheDataset()
+    {
+        using var h = await ImportHarness.CreateAsync(batchSize: 100);
+        await using (var db = h.Database.Create())
+            await db.Database.ExecuteSqlRawAsync(
+                "CREATE TRIGGER fail_late BEFORE INSERT ON \"Instructions\" WHEN NEW.\"RowIndex\" = 451 BEGIN SELECT RAISE(ABORT, 'the disk is full'); END;", Ct);
+        var path = h.WriteText("p.jsonl", ManyPrompts(1_000));
+
+        var ex = await Assert.ThrowsAsync<ImportException>(() => h.Importer.ImportNewAsync(ImportHarness.Request(path, ImportPreset.Instructions), cancellationToken: Ct));
+
+        Assert.Contains("Storing the rows", ex.Message);
+        Assert.Contains("the disk is full", ex.Message);
         await AssertOnlyDatasetAsync(h, null, rows: 0);
     }
 

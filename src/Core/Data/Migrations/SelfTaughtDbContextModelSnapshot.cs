@@ -745,14 +745,10 @@ namespace SelfTaught.Core.Data.Migrations
 
                     b.HasIndex("AnalysisTemplateId");
 
-                    b.HasIndex("NormalizedHash");
-
                     b.HasIndex("DatasetId", "LengthBucket");
 
                     b.HasIndex("DatasetId", "RowIndex")
                         .IsUnique();
-
-                    b.HasIndex("DatasetId", "SourceId");
 
                     b.HasIndex("DatasetId", "Category", "Complexity");
 
