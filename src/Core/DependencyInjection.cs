@@ -29,6 +29,7 @@ public static class DependencyInjection
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StageEngineOptions>();
         builder.Services.AddSingleton<StageEngine>();
+        builder.Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentService>();
         builder.Services.AddSingleton<IStage, InstructionAnalysisStage>();
         builder.Services.AddSingleton<IStage, ImportStage>();
 

@@ -8,5 +8,6 @@ public static class ApiEndpoints
             .MapDatasetsApi()
             .MapInstructionsApi()
             .MapBackendsApi()
-            .MapStageRunsApi();
+            .MapStageRunsApi()
+            .MapExperimentsApi();
 }

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SelfTaught.Core.Data.Entities;
+using static System.FormattableString;
+
+namespace SelfTaught.Core.Experiments;
+
+/// <summary>
+/// An experiment's settings, stored as JSON in <see cref="Experiment.SettingsJson"/>. Defaults follow the paper
+/// (Table 8 and §4) where it says something, and are marked otherwise.
+/// </summary>
+public sealed record ExperimentSettings
+{
+    /// <summary>How pairs are made.</summary>
+    public GenerationSettings Generation { get; init; } = new();
+
+    /// <summary>How the judge annotates pairs in each iteration.</summary>
+    public JudgingSettings Judging { get; init; } = new();
+
+    /// <summary>How training sets are built.</summary>
+    public TrainingSettings Training { get; init; } = new();
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        WriteIndented = false,
+    };
+
+    /// <summary>Serialized form stored in the database.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads settings stored by <see cref="ToJson"/>; missing fields take their defaults.</summary>
+    public static ExperimentSettings FromJson(string? json) =>
+        string.IsNullOrWhiteSpace(json) ? new() : JsonSerializer.Deserialize<ExperimentSettings>(json, Json) ?? new();
+
+    /// <summary>Every problem with these settings, each naming its field; empty when they are valid.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        var g = Generation;
+        if (g.Method is not (PairMethod.ModifiedInstruction or PairMethod.WorseResponse))
+            problems.Add($"settings.generation.method must be ModifiedInstruction or WorseResponse, not {g.Method}.");
+        Sampling("settings.generation", g.Temperature, g.TopP, g.MaxTokens, problems);
+        if (g.MaxAttempts is < 1 or > 10) problems.Add(Invariant($"settings.generation.maxAttempts must be 1–10, not {g.MaxAttempts}."));
+        if (g.HeldOutShare is < 0 or >= 1 || double.IsNaN(g.HeldOutShare))
+            problems.Add(Invariant($"settings.generation.heldOutShare must be at least 0 and below 1, not {g.HeldOutShare}."));
+
+        var j = Judging;
+        if (j.Samples is < 1 or > 256) problems.Add(Invariant($"settings.judging.samples must be 1–256, not {j.Samples}."));
+        Sampling("settings.judging", j.Temperature, j.TopP, j.MaxTokens, problems);
+        if (j.FullNShare is <= 0 or > 1 || double.IsNaN(j.FullNShare))
+            problems.Add(Invariant($"settings.judging.fullNShare must be above 0 and at most 1, not {j.FullNShare}."));
+        if (j.FullNMinimum < 0) problems.Add(Invariant($"settings.judging.fullNMinimum must not be negative, not {j.FullNMinimum}."));
+
+        if (Training.MaxLengthTokens < 1) problems.Add(Invariant($"settings.training.maxLengthTokens must be positive, not {Training.MaxLengthTokens}."));
+        return problems;
+    }
+
+    private static void Sampling(string prefix, double temperature, double topP, int maxTokens, List<string> problems)
+    {
+        if (temperature is < 0 or > 2 || double.IsNaN(temperature)) problems.Add(Invariant($"{prefix}.temperature must be 0–2, not {temperature}."));
+        if (topP is <= 0 or > 1 || double.IsNaN(topP)) problems.Add(Invariant($"{prefix}.topP must be above 0 and at most 1, not {topP}."));
+        if (maxTokens is < 1 or > 1_000_000) problems.Add(Invariant($"{prefix}.maxTokens must be 1–1,000,000, not {maxTokens}."));
+    }
+}
+
+/// <summary>Pair synthesis settings.</summary>
+public sealed record GenerationSettings
+{
+    /// <summary><see cref="PairMethod.ModifiedInstruction"/> (paper Fig. 2, default) or <see cref="PairMethod.WorseResponse"/> (Fig. 10 ablation).</summary>
+    public PairMethod Method { get; init; } = PairMethod.ModifiedInstruction;
+
+    /// <summary>Sampling temperature of the generator. Default 0.7 (the paper does not state one for generation).</summary>
+    public double Temperature { get; init; } = 0.7;
+
+    /// <summary>Nucleus sampling of the generator. Default 0.9.</summary>
+    public double TopP { get; init; } = 0.9;
+
+    /// <summary>Token limit of each generation. Default 2,048.</summary>
+    public int MaxTokens { get; init; } = 2_048;
+
+    /// <summary>Calls per pair before an output without its markers marks the pair failed. Default 3.</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>Seeded share of pairs held out of every training set, for checkpoint selection. Default 0.05.</summary>
+    public double HeldOutShare { get; init; } = 0.05;
+}
+
+/// <summary>Judgment annotation settings (paper §3 and Table 8).</summary>
+public sealed record JudgingSettings
+{
+    /// <summary>N, judgments sampled per pair. Default 15 (paper).</summary>
+    public int Samples { get; init; } = 15;
+
+    /// <summary>Default 0.7 (paper Table 8, "Train Judgment").</summary>
+    public double Temperature { get; init; } = 0.7;
+
+    /// <summary>Default 0.9 (paper Table 8).</summary>
+    public double TopP { get; init; } = 0.9;
+
+    /// <summary>Token limit of each judgment. Default 4,096.</summary>
+    public int MaxTokens { get; init; } = 4_096;
+
+    /// <summary>Opt-in early stop: keep the lowest-index correct sample and stop drawing (DESIGN §1 step 3). Default off.</summary>
+    public bool EarlyStop { get; init; }
+
+    /// <summary>Under early stop, the seeded share of pairs still judged with all N samples, for agreement statistics. Default 0.10.</summary>
+    public double FullNShare { get; init; } = 0.10;
+
+    /// <summary>Under early stop, at least this many pairs are judged with all N samples. Default 100.</summary>
+    public int FullNMinimum { get; init; } = 100;
+}
+
+/// <summary>Training-set settings.</summary>
+public sealed record TrainingSettings
+{
+    /// <summary>Rows estimated longer than this many tokens are flagged. Default 4,096 (paper).</summary>
+    public int MaxLengthTokens { get; init; } = 4_096;
+}
