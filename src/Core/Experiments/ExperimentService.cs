@@ -20,10 +20,10 @@ public sealed record CreateExperimentRequest
     /// <summary>M0, the seed model each iteration's judge is fine-tuned from (required).</summary>
     public ModelReference? SeedModel { get; init; }
 
-    /// <summary>Model that writes responses and pairs. Default: the seed model (the paper used Mixtral 8x22B for this).</summary>
+    /// <summary>Model that writes responses and pairs. Omitted: the seed model (the paper used Mixtral 8x22B for this).</summary>
     public ModelReference? GeneratorModel { get; init; }
 
-    /// <summary>Judge of iteration 1. Default: the seed model (the paper used Mixtral 8x22B for this).</summary>
+    /// <summary>Judge of iteration 1. Omitted: the seed model (the paper used Mixtral 8x22B for this).</summary>
     public ModelReference? JudgeModel { get; init; }
 
     /// <summary>Master seed of every random choice. Default: drawn at random and stored.</summary>
@@ -74,9 +74,11 @@ public sealed class ExperimentService(IDbContextFactory<SelfTaughtDbContext> dbF
         var judge = Check("judgeModel", request.JudgeModel, required: false) ?? seedModel;
         ModelReference? Check(string field, ModelReference? model, bool required)
         {
+            // Omitted: the default applies (when there is one). Given without a name: an error, not a silent default.
+            if (model is null && !required) return null;
             if (model is null || string.IsNullOrWhiteSpace(model.Model))
             {
-                if (required || model?.Endpoint is not null) Add(field, $"{field}.model is required: the model name as the server knows it, e.g. llama3.1:70b.");
+                Add(field, $"{field}.model is required: the model name as the server knows it, e.g. llama3.1:70b.");
                 return null;
             }
             var endpoint = string.IsNullOrWhiteSpace(model.Endpoint) ? null : model.Endpoint.Trim();

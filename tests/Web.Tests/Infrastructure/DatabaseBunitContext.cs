@@ -46,6 +46,7 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         Services.AddSingleton<IModelResolver, SelfTaught.Web.Backends.RegistryModelResolver>();
         Services.AddSingleton<IStage, InstructionAnalysisStage>();
         Services.AddSingleton<StageEngine>();
+        Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentService>();
         // Imports as the app starts them; the Hub client points at a closed loopback port, so no test reaches the internet.
         Services.AddSingleton(new DatabaseOptions { ConnectionString = Database.ConnectionString, FilePath = Database.FilePath });
         Services.AddSingleton(sp => new HuggingFaceHubClient(new HttpClient(), new HuggingFaceHubSettings { Endpoint = new Uri("http://127.0.0.1:9") },
