@@ -32,6 +32,9 @@ public static class DependencyInjection
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentService>();
         builder.Services.AddSingleton<IStage, InstructionAnalysisStage>();
         builder.Services.AddSingleton<IStage, ImportStage>();
+        builder.Services.AddSingleton<SelectStage>();
+        builder.Services.AddSingleton<IStage>(sp => sp.GetRequiredService<SelectStage>());
+        builder.Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentStages>();
 
         // Import: files, uploads and Hugging Face Hub datasets (HF_ENDPOINT, HF_TOKEN), cached beside the database.
         builder.Services.AddOptions<DatasetImporterOptions>().BindConfiguration(DatasetImporterOptions.SectionName)

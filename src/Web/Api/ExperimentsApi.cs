@@ -5,6 +5,7 @@ using SelfTaught.Core.Data;
 using SelfTaught.Core.Data.Entities;
 using SelfTaught.Core.Experiments;
 using SelfTaught.Core.Models;
+using SelfTaught.Core.Stages;
 using SelfTaught.Inference;
 
 namespace SelfTaught.Web.Api;
@@ -90,6 +91,12 @@ public static class ExperimentsApi
         group.MapPost("/", CreateAsync).WithName("CreateExperiment")
             .WithSummary("Create an experiment { name, datasetId, seedModel: { model, endpoint }, generatorModel?, judgeModel?, seed?, settings? } with its first iteration")
             .Accepts<CreateExperimentRequest>("application/json");
+        group.MapPost("/{id:long}/stages/select", StartSelectAsync).WithName("StartSelect")
+            .WithSummary("Select instructions of the pool by category, complexity, length and language, at most maxCount (seeded), with the contamination check; body: selection settings plus replace; returns { stageRunId }")
+            .Accepts<SelectionSettings>("application/json");
+        group.MapPost("/{id:long}/stages/select/preview", PreviewSelectAsync).WithName("PreviewSelect")
+            .WithSummary("What a selection would pick, before it runs (it calls no model)")
+            .Accepts<SelectionSettings>("application/json");
         return api;
     }
 
@@ -151,6 +158,59 @@ public static class ExperimentsApi
         catch (ExperimentValidationException ex)
         {
             return TypedResults.ValidationProblem(ex.Problems.ToDictionary(p => p.Key, p => p.Value));
+        }
+    }
+
+    private static async Task<IResult> StartSelectAsync(long id, HttpRequest http, ExperimentStages stages, CancellationToken cancellationToken)
+    {
+        var (settings, replace, error) = await ReadSelectionAsync(http, cancellationToken);
+        if (error is not null) return error;
+        try
+        {
+            var run = await stages.StartSelectAsync(id, settings!, replace, cancellationToken);
+            return TypedResults.Accepted($"/api/stage-runs/{run.Id}", new { stageRunId = run.Id });
+        }
+        catch (ExperimentStageException ex)
+        {
+            return StageProblem(ex);
+        }
+    }
+
+    private static async Task<IResult> PreviewSelectAsync(long id, HttpRequest http, ExperimentStages stages, CancellationToken cancellationToken)
+    {
+        var (settings, _, error) = await ReadSelectionAsync(http, cancellationToken);
+        if (error is not null) return error;
+        try
+        {
+            return TypedResults.Ok(await stages.PreviewSelectAsync(id, settings!, cancellationToken));
+        }
+        catch (ExperimentStageException ex)
+        {
+            return StageProblem(ex);
+        }
+    }
+
+    private static IResult StageProblem(ExperimentStageException ex) =>
+        ex.Message.EndsWith("does not exist.", StringComparison.Ordinal) && ex.Message.StartsWith("Experiment ", StringComparison.Ordinal)
+            ? TypedResults.NotFound<object>(new { error = ex.Message })
+            : ex.Conflict ? TypedResults.Conflict<object>(new { error = ex.Message })
+            : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["settings"] = [ex.Message] });
+
+    // The body is the selection settings plus "replace"; an empty body means the defaults (the whole pool).
+    private static async Task<(SelectionSettings? Settings, bool Replace, IResult? Error)> ReadSelectionAsync(HttpRequest http, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (http.ContentLength == 0 || !http.HasJsonContentType()) return (new SelectionSettings(), false, null);
+            var body = await http.ReadFromJsonAsync<JsonElement>(cancellationToken);
+            if (body.ValueKind != JsonValueKind.Object) throw new JsonException("expected a JSON object");
+            var settings = body.Deserialize<SelectionSettings>(SelfTaught.Core.Stages.StageJson.Options) ?? new SelectionSettings();
+            var replace = body.TryGetProperty("replace", out var r) && r.ValueKind == JsonValueKind.True;
+            return (settings, replace, null);
+        }
+        catch (Exception ex) when (ex is JsonException or BadHttpRequestException or InvalidOperationException)
+        {
+            return (null, false, TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [$"The body is not valid selection settings: {ex.Message}"] }));
         }
     }
 

@@ -124,6 +124,49 @@ public sealed class ExperimentsApiTests
         Assert.Contains("Experiment 4242 does not exist", await missing.Content.ReadAsStringAsync(Ct));
     }
 
+    [Fact]
+    public async Task SelectStage_StartsPreviewsAndRefuses_WithTheRightStatus()
+    {
+        await using var factory = new SelfTaughtWebFactory();
+        using var client = factory.CreateClient();
+        var pool = await SeedDatasetAsync(factory, DatasetRole.InstructionPool, DatasetStatus.Ready);
+        await using (var db = factory.Database.CreateContext())
+        {
+            db.Instructions.AddRange(Enumerable.Range(0, 12).Select(i => new Instruction { DatasetId = pool, RowIndex = i, Text = $"Prompt {i}" }));
+            await db.SaveChangesAsync(Ct);
+        }
+        using var created = await client.PostAsJsonAsync("/api/experiments", new { name = "s", datasetId = pool, seedModel = new { model = "m" } }, Ct);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetInt64();
+
+        var preview = await (await client.PostAsJsonAsync($"/api/experiments/{id}/stages/select/preview", new { maxCount = 5 }, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        using var start = await client.PostAsJsonAsync($"/api/experiments/{id}/stages/select", new { maxCount = 5 }, Ct);
+        var runId = (await start.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("stageRunId").GetInt64();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        JsonElement run;
+        do
+        {
+            await Task.Delay(50, Ct);
+            run = await client.GetFromJsonAsync<JsonElement>($"/api/stage-runs/{runId}", Ct);
+        }
+        while (run.GetProperty("status").GetString() != "Completed" && DateTime.UtcNow < deadline);
+        using var again = await client.PostAsJsonAsync($"/api/experiments/{id}/stages/select", new { }, Ct);
+        using var invalid = await client.PostAsJsonAsync($"/api/experiments/{id}/stages/select", new { lengthBuckets = new[] { "z" }, replace = true }, Ct);
+        using var unknown = await client.PostAsJsonAsync("/api/experiments/999/stages/select", new { }, Ct);
+        var view = await client.GetFromJsonAsync<JsonElement>($"/api/experiments/{id}", Ct);
+
+        Assert.Equal((12, 12, 5, 0), (preview.GetProperty("poolSize").GetInt32(), preview.GetProperty("matching").GetInt32(),
+            preview.GetProperty("selected").GetInt32(), preview.GetProperty("modelCalls").GetInt32()));
+        Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+        Assert.Equal("Completed", run.GetProperty("status").GetString());
+        Assert.Equal("Select", run.GetProperty("kind").GetString());
+        Assert.Equal(5, view.GetProperty("selectedInstructions").GetInt32());
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Contains("already has a selection of 5 instructions", await again.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Contains("lengthBuckets holds 'z'", await invalid.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
     private static async Task<Dictionary<string, string>> ProblemsAsync(HttpClient client, object body)
     {
         using var response = await client.PostAsJsonAsync("/api/experiments", body, Ct);
