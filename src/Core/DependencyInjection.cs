@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SelfTaught.Core.Data;
+using SelfTaught.Core.Prompts;
 using SelfTaught.Core.Stages;
 using SelfTaught.Core.Import;
 using SelfTaught.Core.Import.Hub;
@@ -49,12 +50,21 @@ public static class DependencyInjection
         return builder;
     }
 
-    /// <summary>Checks the database file, applies migrations and sets WAL; throws <see cref="DatabaseStartupException"/> if it cannot be used.</summary>
-    public static Task InitializeDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default) =>
-        DatabaseInitializer.InitializeAsync(
-            services.GetRequiredService<IDbContextFactory<SelfTaughtDbContext>>(),
+    /// <summary>
+    /// Checks the database file, applies migrations and sets WAL, then registers the built-in prompt templates; throws
+    /// <see cref="DatabaseStartupException"/> if the file cannot be used.
+    /// </summary>
+    public static async Task InitializeDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        var contexts = services.GetRequiredService<IDbContextFactory<SelfTaughtDbContext>>();
+        await DatabaseInitializer.InitializeAsync(
+            contexts,
             services.GetRequiredService<DatabaseOptions>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DatabaseInitializer).FullName!),
             !bool.TryParse(services.GetRequiredService<IConfiguration>()[DatabaseOptions.IntegrityCheckKey], out var check) || check,
             cancellationToken);
+        // The built-in prompt templates are listed (and versioned) before any stage uses them.
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await PromptTemplateStore.EnsureAllBuiltInAsync(db, services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime, cancellationToken);
+    }
 }

@@ -37,13 +37,39 @@ public sealed record PromptText(string Key, string Name, string Source, string? 
             var name = template[(open + 1)..close];
             result.Append(template, i, open - i);
             if (values.TryGetValue(name, out var value)) result.Append(value);
-            else if (name.Length > 0 && name.Length <= 40 && name.All(c => char.IsLetter(c) || c is ' ' or '_' or '\''))
+            else if (IsPlaceholderName(name))
                 throw new ArgumentException($"The template needs a value for {{{name}}}.", nameof(values));
             else result.Append(template, open, close - open + 1);
             i = close + 1;
         }
         return result.ToString();
     }
+
+    /// <summary>Names of the placeholders of system and user text, in order of first appearance.</summary>
+    public IReadOnlyList<string> Placeholders => [.. FindPlaceholders(SystemText ?? "").Concat(FindPlaceholders(UserText)).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// The distinct <c>{name}</c> placeholders of <paramref name="template"/>, found by the same rule as <see cref="Render"/>
+    /// (a name of letters, spaces, <c>_</c> or <c>'</c>, at most 40 characters), so JSON braces are not placeholders.
+    /// </summary>
+    public static IReadOnlyList<string> FindPlaceholders(string template)
+    {
+        var names = new List<string>();
+        var i = 0;
+        while (i < template.Length)
+        {
+            var open = template.IndexOf('{', i);
+            var close = open < 0 ? -1 : template.IndexOf('}', open + 1);
+            if (close < 0) break;
+            var name = template[(open + 1)..close];
+            if (IsPlaceholderName(name) && !names.Contains(name, StringComparer.Ordinal)) names.Add(name);
+            i = close + 1;
+        }
+        return names;
+    }
+
+    private static bool IsPlaceholderName(string name) =>
+        name.Length > 0 && name.Length <= 40 && name.All(c => char.IsLetter(c) || c is ' ' or '_' or '\'');
 }
 
 /// <summary>The built-in prompt templates, embedded in Core as <c>Prompts/*.prompt</c> files.</summary>
@@ -55,6 +81,21 @@ public static class PromptLibrary
 {
     /// <summary>Key of the paper's Fig. 7 instruction-analysis template.</summary>
     public const string InstructionAnalysis = "instruction-analysis";
+
+    /// <summary>Key of the plain response-generation template (y_w, paper §3.3: the instruction alone).</summary>
+    public const string ResponseGeneration = "response-generation";
+
+    /// <summary>Key of the paper's Fig. 2 modified-instruction template (x′ and y_l); parsed by <see cref="PairSynthesisParser"/>.</summary>
+    public const string PairSynthesis = "pair-synthesis";
+
+    /// <summary>Key of the paper's Fig. 10 worse-response rewrite template (ablation); parsed by <see cref="WorseRewriteParser"/>.</summary>
+    public const string WorseResponseRewrite = "worse-response-rewrite";
+
+    /// <summary>Key of the paper's Fig. 8 pairwise judge template (MT-Bench/RewardBench, no tie); parsed by <see cref="VerdictParser"/>.</summary>
+    public const string JudgePairwise = "judge-pairwise";
+
+    /// <summary>Keys of every built-in template.</summary>
+    public static IReadOnlyList<string> BuiltInKeys { get; } = [InstructionAnalysis, ResponseGeneration, PairSynthesis, WorseResponseRewrite, JudgePairwise];
 
     private static readonly ConcurrentDictionary<string, PromptText> Cache = new();
 

@@ -29,4 +29,16 @@ public static class PromptTemplateStore
         return await db.PromptTemplates.AsNoTracking()
             .Where(t => t.Key == key && t.ContentHash == text.ContentHash).OrderByDescending(t => t.Version).FirstAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Registers every built-in template (<see cref="PromptLibrary.BuiltInKeys"/>) as <see cref="EnsureBuiltInAsync"/> does,
+    /// so the Settings page lists them before any stage has used them; returns the current row of each, by key.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, PromptTemplate>> EnsureAllBuiltInAsync(SelfTaughtDbContext db, DateTime now, CancellationToken cancellationToken)
+    {
+        var rows = new Dictionary<string, PromptTemplate>(StringComparer.Ordinal);
+        foreach (var key in PromptLibrary.BuiltInKeys)
+            rows[key] = await EnsureBuiltInAsync(db, key, now, cancellationToken);
+        return rows;
+    }
 }
