@@ -38,8 +38,9 @@ public class StageEngineTests
             Assert.True(i.Category is not null || i.AnalysisError is not null, "a result or a parse error is stored");
         });
         Assert.True(rows.Count(i => i.AnalysisError is null) > 200, "SimBackend answers Fig. 7 in its format");
-        var template = await db.PromptTemplates.SingleAsync(Ct);
-        Assert.Equal(("instruction-analysis", 1, true), (template.Key, template.Version, template.IsBuiltIn));
+        var template = await db.PromptTemplates.SingleAsync(t => t.Key == "instruction-analysis", Ct);
+        Assert.Equal((1, true), (template.Version, template.IsBuiltIn));
+        Assert.All(rows, i => Assert.Equal(template.Id, i.AnalysisTemplateId));
         Assert.Contains("Figure 7", template.Source);
     }
 
