@@ -8,7 +8,10 @@ namespace SelfTaught.Web.E2E;
 [Collection(nameof(HangfireHostCollection))]
 public sealed class AppShellTests
 {
-    /// <summary>Nav link id, route, page heading (h1), and what the page shows on an empty database.</summary>
+    /// <summary>
+    /// Nav link id, route, page heading (h1), and what the page shows on an empty database (Settings lists the
+    /// built-in prompt templates, registered at start-up).
+    /// </summary>
     private static readonly (string NavId, string Path, string Heading, string EmptyText)[] Sections =
     [
         ("nav-dashboard", "/", "Dashboard", "Next step"),
@@ -19,7 +22,7 @@ public sealed class AppShellTests
         ("nav-evaluations", "/evaluations", "Evaluations", "No evaluations yet"),
         ("nav-audit", "/audit", "Audit", "No audit sessions yet"),
         ("nav-jobs", "/jobs", "Jobs", "No jobs have run yet"),
-        ("nav-settings", "/settings", "Settings", "No prompt templates stored yet"),
+        ("nav-settings", "/settings", "Settings", "judge-pairwise"),
     ];
 
     [Fact]

@@ -69,6 +69,19 @@ public static class E2EEnvironment
         });
     }
 
+    /// <summary>
+    /// Waits until a DistributionChart's axis labels sit above its counts list. MudBlazor draws the chart first with a
+    /// default label height and makes room for turned labels only after measuring them in the browser.
+    /// </summary>
+    public static Task WaitForChartLayoutAsync(IPage page, string chartId) =>
+        page.WaitForFunctionAsync("""
+            id => {
+                const counts = document.getElementById(id + '-counts');
+                const labels = [...document.querySelectorAll('#' + id + ' .mud-charts-xaxis text')];
+                return counts && labels.length > 0 && labels.every(t => t.getBoundingClientRect().bottom <= counts.getBoundingClientRect().top);
+            }
+            """, chartId);
+
     private static string? FindRepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -42,7 +42,13 @@ public sealed class InstructionAnalysisFlowTests
         await Expect(page.GetByText("WildChat 1k").First).ToBeVisibleAsync();
         foreach (var chart in new[] { "#chart-category", "#chart-complexity", "#chart-length" })
             await Expect(page.Locator($"{chart} svg rect, {chart} svg path").First).ToBeAttachedAsync();
+        await E2EEnvironment.WaitForChartLayoutAsync(page, "chart-category");
         await page.ScreenshotAsync(new() { Path = Path.Combine(E2EEnvironment.ArtifactsDirectory, "e2e-data-analyzed.png"), FullPage = true });
+        // The Import card of the sample: source path, preset, files, filters, the duplicate it dropped.
+        await Expect(page.Locator("#dataset-import-details [data-field=preset] td")).ToHaveTextAsync("wildchat");
+        await page.Locator("#dataset-import-details").ScreenshotAsync(new() { Path = Path.Combine(E2EEnvironment.ArtifactsDirectory, "e2e-data-import-details.png") });
+        // The category chart at full size: all fifteen categories of the paper's prompt, with turned labels.
+        await page.Locator("#chart-category-panel").ScreenshotAsync(new() { Path = Path.Combine(E2EEnvironment.ArtifactsDirectory, "e2e-data-analyzed-categories.png") });
 
         await page.GotoAsync(app.BaseUrl + "/jobs");
         await Expect(page.Locator($"#stage-run-progress-{analysisRun}")).ToHaveAttributeAsync("aria-valuenow", "100");

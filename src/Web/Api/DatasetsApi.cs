@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using SelfTaught.Core.Data;
@@ -8,6 +9,15 @@ using SelfTaught.Web.Import;
 namespace SelfTaught.Web.Api;
 
 /// <summary>A dataset as listed by <c>GET /api/datasets</c> and on the Data page.</summary>
+/// <param name="Id">Dataset id.</param>
+/// <param name="Name">Display name.</param>
+/// <param name="Role">What the rows are for.</param>
+/// <param name="Preset">Import preset (wire name), if any.</param>
+/// <param name="Source">File path, upload name or Hub id the rows came from.</param>
+/// <param name="RowCount">Rows stored.</param>
+/// <param name="CreatedAt">When the import was started (UTC).</param>
+/// <param name="RejectedCount">Rows the import rejected (empty prompt, too long, filtered, ...).</param>
+/// <param name="DuplicateCount">Rows the import dropped as duplicates of an earlier row.</param>
 public sealed record DatasetSummary(
     long Id,
     string Name,
@@ -15,7 +25,38 @@ public sealed record DatasetSummary(
     string? Preset,
     string? Source,
     int RowCount,
-    DateTime CreatedAt);
+    DateTime CreatedAt,
+    int RejectedCount = 0,
+    int DuplicateCount = 0);
+
+/// <summary>
+/// A dataset and how it was imported, as returned by <c>GET /api/datasets/{id}</c> and shown in the Data page's Import
+/// card. The settings come from the stored import report, or from the stored import options when there is no report;
+/// datasets stored without either (older rows) leave them null.
+/// </summary>
+/// <param name="Dataset">The dataset as listed, with its counts.</param>
+/// <param name="SourceConfig">Hub config (subset) of a Hub import.</param>
+/// <param name="SourceSplit">Hub split of a Hub import.</param>
+/// <param name="SourceRevision">Hub revision of a Hub import, when one was pinned.</param>
+/// <param name="ContentHash">SHA-256 (hex) of the imported bytes.</param>
+/// <param name="Description">Description given at import.</param>
+/// <param name="Format">File format the rows were read as (<c>jsonl</c>, <c>csv</c>, <c>parquet</c>).</param>
+/// <param name="Columns">Source column of each field (<c>prompt</c> → <c>original_prompt</c>): as resolved, or as asked when there is no report.</param>
+/// <param name="Filters">Filters applied, with de-duplication resolved.</param>
+/// <param name="Report">The import report: files, row counts, rejection reasons with examples, duplicates, timing.</param>
+/// <param name="Problem">Why stored import settings or the report could not be read, if so.</param>
+public sealed record DatasetDetails(
+    DatasetSummary Dataset,
+    string? SourceConfig,
+    string? SourceSplit,
+    string? SourceRevision,
+    string? ContentHash,
+    string? Description,
+    string? Format,
+    IReadOnlyDictionary<string, string>? Columns,
+    ImportFilters? Filters,
+    ImportReport? Report,
+    string? Problem);
 
 /// <summary>Dataset endpoints under <c>/api/datasets</c>.</summary>
 public static class DatasetsApi
@@ -27,6 +68,10 @@ public static class DatasetsApi
         group.MapGet("/", ListDatasetsAsync)
             .WithName("ListDatasets")
             .WithSummary("Imported datasets, newest first, server-paged");
+
+        group.MapGet("/{id:long}", GetDatasetAsync)
+            .WithName("GetDataset")
+            .WithSummary("A dataset with its counts, import settings (source, preset, format, columns, filters) and import report (files, rejection reasons with example rows, duplicates, timing, SHA-256)");
 
         group.MapPost("/import", ImportAsync)
             .WithName("ImportDataset")
@@ -50,6 +95,13 @@ public static class DatasetsApi
 
         await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
         return TypedResults.Ok(await ListAsync(db, (page - 1) * pageSize, pageSize, cancellationToken));
+    }
+
+    private static async Task<Results<Ok<DatasetDetails>, NotFound>> GetDatasetAsync(
+        long id, IDbContextFactory<SelfTaughtDbContext> contextFactory, CancellationToken cancellationToken)
+    {
+        await using var db = await contextFactory.CreateDbContextAsync(cancellationToken);
+        return await GetDetailsAsync(db, id, cancellationToken) is { } details ? TypedResults.Ok(details) : TypedResults.NotFound();
     }
 
     private static async Task<IResult> ImportAsync(HttpRequest http, ImportLauncher launcher, CancellationToken cancellationToken)
@@ -112,8 +164,87 @@ public static class DatasetsApi
         var items = await query
             .OrderByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id)
             .Skip(skip).Take(take)
-            .Select(d => new DatasetSummary(d.Id, d.Name, d.Role, d.Preset, d.Source, d.RowCount, d.CreatedAt))
+            .Select(ToSummary)
             .ToListAsync(cancellationToken);
         return new PagedResult<DatasetSummary>(items, total);
+    }
+
+    /// <summary>The projection of a dataset row to its summary, for queries.</summary>
+    public static readonly Expression<Func<Dataset, DatasetSummary>> ToSummary = d =>
+        new DatasetSummary(d.Id, d.Name, d.Role, d.Preset, d.Source, d.RowCount, d.CreatedAt, d.RejectedCount, d.DuplicateCount);
+
+    /// <summary>A Ready dataset with its import settings and report; null when there is no such dataset.</summary>
+    public static async Task<DatasetDetails?> GetDetailsAsync(SelfTaughtDbContext db, long id, CancellationToken cancellationToken)
+    {
+        var row = await db.Datasets.AsNoTracking()
+            .Where(d => d.Id == id && d.Status == DatasetStatus.Ready)
+            .Select(d => new
+            {
+                Dataset = new DatasetSummary(d.Id, d.Name, d.Role, d.Preset, d.Source, d.RowCount, d.CreatedAt, d.RejectedCount, d.DuplicateCount),
+                d.SourceConfig, d.SourceSplit, d.SourceRevision, d.ContentHash, d.Description, d.ImportReportJson, d.OptionsJson,
+            })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (row is null)
+        {
+            return null;
+        }
+
+        // Either JSON may be missing (rows stored before reports were kept) or unreadable (written by another version):
+        // show what is known and say what could not be read, never fail the page.
+        var problems = new List<string>();
+        ImportReport? report = null;
+        try
+        {
+            report = ImportReport.FromJson(row.ImportReportJson);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException)
+        {
+            problems.Add($"The stored import report cannot be read ({ex.Message}).");
+        }
+
+        ImportRequest? request = null;
+        if (!string.IsNullOrEmpty(row.OptionsJson))
+        {
+            try
+            {
+                request = ImportRequest.FromJson(row.OptionsJson);
+            }
+            catch (ImportException ex)
+            {
+                problems.Add(ex.Message);
+            }
+        }
+
+        return new DatasetDetails(
+            row.Dataset, row.SourceConfig, row.SourceSplit, row.SourceRevision, row.ContentHash, row.Description,
+            Format: report?.Format ?? (request is null ? null : RequestedFormat(request)),
+            Columns: report?.Columns ?? (request?.Columns is { } columns ? Describe(columns) : null),
+            Filters: report?.Filters ?? (request is null ? null : request.Filters with { Dedupe = request.EffectiveDedupe }),
+            Report: report,
+            Problem: problems.Count == 0 ? null : string.Join(" ", problems));
+    }
+
+    private static string? RequestedFormat(ImportRequest request)
+    {
+        try
+        {
+            return ImportFormats.Name(request.ResolveFormat());
+        }
+        catch (ImportException)
+        {
+            return null;
+        }
+    }
+
+    // The columns a request named, keyed by the field they feed as in the report's resolved columns.
+    private static Dictionary<string, string> Describe(ColumnMapping columns)
+    {
+        var fields = new (string Field, string? Column)[]
+        {
+            ("prompt", columns.Prompt), ("id", columns.Id), ("responseA", columns.Chosen), ("responseB", columns.Rejected),
+            ("subset", columns.Subset), ("modelA", columns.ChosenModel), ("modelB", columns.RejectedModel),
+            ("language", columns.Language), ("referenceAnswer", columns.ReferenceAnswer),
+        };
+        return fields.Where(f => !string.IsNullOrWhiteSpace(f.Column)).ToDictionary(f => f.Field, f => f.Column!, StringComparer.Ordinal);
     }
 }

@@ -18,12 +18,27 @@ public enum AnalysisState
     ParseError,
 }
 
+/// <summary>Which instructions to list by the number of turns of the conversation they came from.</summary>
+public enum TurnFilter
+{
+    /// <summary>Every instruction.</summary>
+    Any,
+    /// <summary>From a single-turn conversation (or a plain prompt).</summary>
+    Single,
+    /// <summary>From a conversation of two or more turns.</summary>
+    Multi,
+}
+
 /// <summary>Filters of the instruction browser and of <c>GET /api/datasets/{id}/instructions</c>; null or empty means no filter.</summary>
 /// <param name="Search">Text the instruction contains (case-insensitive for ASCII).</param>
 /// <param name="Language">Exact language as imported.</param>
 /// <param name="Category">Exact category from the analysis.</param>
 /// <param name="State">Analysis state. Default: any.</param>
-public sealed record InstructionFilter(string? Search = null, string? Language = null, string? Category = null, AnalysisState State = AnalysisState.Any);
+/// <param name="Turns">Single- or multi-turn conversations. Default: any.</param>
+/// <param name="Length">Expected answer length bucket from the analysis, <c>a</c> to <c>e</c>. Default: any.</param>
+public sealed record InstructionFilter(
+    string? Search = null, string? Language = null, string? Category = null, AnalysisState State = AnalysisState.Any,
+    TurnFilter Turns = TurnFilter.Any, char? Length = null);
 
 /// <summary>An instruction as listed: the start of its text and its analysis.</summary>
 public sealed record InstructionRow(
@@ -58,7 +73,7 @@ public static class InstructionsApi
         group.MapGet("/analysis", GetSummaryAsync).WithName("GetInstructionAnalysis")
             .WithSummary("Analyzed / not analyzed / parse-error counts and the category, complexity and length distributions");
         group.MapGet("/instructions", ListInstructionsAsync).WithName("ListInstructions")
-            .WithSummary("Instructions in source order, server-paged, filtered by text, language, category and analysis state");
+            .WithSummary("Instructions in source order, server-paged, filtered by text, language, category, analysis state, turns (single/multi) and answer length bucket (a–e)");
         return api;
     }
 
@@ -73,12 +88,20 @@ public static class InstructionsApi
     private static async Task<Results<Ok<PagedResult<InstructionRow>>, NotFound, ValidationProblem>> ListInstructionsAsync(
         long id, IDbContextFactory<SelfTaughtDbContext> contexts, CancellationToken cancellationToken,
         int page = 1, int pageSize = Paging.DefaultPageSize, string? search = null, string? language = null, string? category = null,
-        AnalysisState state = AnalysisState.Any)
+        AnalysisState state = AnalysisState.Any, TurnFilter turns = TurnFilter.Any, string? length = null)
     {
-        if (Paging.Validate(page, pageSize) is { } errors) return TypedResults.ValidationProblem(errors);
+        var errors = Paging.Validate(page, pageSize) ?? [];
+        char? bucket = null;
+        if (!string.IsNullOrEmpty(length))
+        {
+            if (length.Length == 1 && char.ToLowerInvariant(length[0]) is >= 'a' and <= 'e' and var letter) bucket = letter;
+            else errors["length"] = ["length is an answer length bucket from a to e."];
+        }
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         if (!await db.Datasets.AnyAsync(d => d.Id == id && d.Status == DatasetStatus.Ready, cancellationToken)) return TypedResults.NotFound();
-        return TypedResults.Ok(await ListAsync(db, id, new InstructionFilter(search, language, category, state), (page - 1) * pageSize, pageSize, cancellationToken));
+        var filter = new InstructionFilter(search, language, category, state, turns, bucket);
+        return TypedResults.Ok(await ListAsync(db, id, filter, (page - 1) * pageSize, pageSize, cancellationToken));
     }
 
     /// <summary>One page of a dataset's instructions in source order.</summary>
@@ -134,6 +157,9 @@ public static class InstructionsApi
         }
         if (!string.IsNullOrEmpty(filter.Language)) query = query.Where(i => i.Language == filter.Language);
         if (!string.IsNullOrEmpty(filter.Category)) query = query.Where(i => i.Category == filter.Category);
+        if (filter.Turns == TurnFilter.Single) query = query.Where(i => i.TurnCount <= 1);
+        if (filter.Turns == TurnFilter.Multi) query = query.Where(i => i.TurnCount > 1);
+        if (filter.Length is { } length) query = query.Where(i => i.LengthBucket == length);
         return filter.State switch
         {
             AnalysisState.Analyzed => query.Where(i => i.AnalyzedAt != null && i.AnalysisError == null),

@@ -66,7 +66,9 @@ public sealed class DataPageTests : DatabaseBunitContext
             var svg = cut.Find($"#{chart} svg");
             Assert.Equal(labels, BarCount(svg));
         }
-        Assert.Contains("Mathematical reasoning", cut.Find("#chart-category svg").TextContent);
+        // Long category names are cut after a word on the turned axis labels; the counts list names them whole.
+        Assert.Equal(["Coding", "Brainstorming", "Mathematical…"], cut.FindAll("#chart-category svg .mud-charts-xaxis text").Select(t => t.TextContent));
+        Assert.Equal("Mathematical reasoning", cut.Find("#chart-category-counts li[data-label='Mathematical reasoning'] span").TextContent);
         // Bar heights follow the counts: complexity 7 (two instructions) is twice as tall as 3 (one), and 1 is flat.
         var heights = BarHeights(cut.Find("#chart-complexity svg"));
         Assert.Equal(2 * heights[2], heights[6], 3);
@@ -133,6 +135,28 @@ public sealed class DataPageTests : DatabaseBunitContext
     }
 
     [Fact]
+    public async Task InstructionBrowser_ShowsOnlyMatchingRows_WhenFilteringByTurnsAndAnswerLength()
+    {
+        await SeedPoolAsync(
+            new Instruction { Text = "Write a sonnet", TurnCount = 1 },
+            new Instruction { Text = "Continue our story", TurnCount = 4 },
+            Analyzed("Explain monads in depth", "Coding", 8, 'e'),
+            Analyzed("Name a prime", "Mathematical reasoning", 1, 'a'));
+        var cut = Render<DataPage>();
+        cut.WaitForAssertion(() => Assert.Equal(4, cut.FindAll("#instructions-grid tbody tr.mud-table-row").Count));
+        var browser = cut.FindComponent<InstructionBrowser>();
+
+        await cut.InvokeAsync(() => browser.FindComponents<MudBlazor.MudSelect<SelfTaught.Web.Api.TurnFilter>>().Single().Instance
+            .ValueChanged.InvokeAsync(SelfTaught.Web.Api.TurnFilter.Multi));
+        cut.WaitForAssertion(() => Assert.Contains("Continue our story", Assert.Single(cut.FindAll("#instructions-grid tbody tr.mud-table-row")).TextContent));
+
+        await cut.InvokeAsync(() => browser.FindComponents<MudBlazor.MudSelect<SelfTaught.Web.Api.TurnFilter>>().Single().Instance
+            .ValueChanged.InvokeAsync(SelfTaught.Web.Api.TurnFilter.Any));
+        await cut.InvokeAsync(() => browser.FindComponents<MudBlazor.MudSelect<char?>>().Single().Instance.ValueChanged.InvokeAsync('e'));
+        cut.WaitForAssertion(() => Assert.Contains("Explain monads in depth", Assert.Single(cut.FindAll("#instructions-grid tbody tr.mud-table-row")).TextContent));
+    }
+
+    [Fact]
     public async Task RowClick_SwitchesPanel_WhenAnotherDatasetIsChosen()
     {
         await SeedPoolAsync(new Instruction { Text = "Plan a trip to Kyoto" });
@@ -149,6 +173,99 @@ public sealed class DataPageTests : DatabaseBunitContext
 
         cut.FindAll("#datasets-table tbody tr")[1].Click();
         cut.WaitForAssertion(() => Assert.Equal("1", StatValue(cut, "pool-total")));
+    }
+
+    [Fact]
+    public async Task Table_ShowsCountsAndEveryRoleOpensItsImportCard_WhenADatasetIsChosen()
+    {
+        var pool = await SeedPoolAsync(new Instruction { Text = "Plan a trip to Kyoto" });
+        var benchmark = new Dataset
+        {
+            Name = "rewardbench", Role = DatasetRole.Benchmark, Preset = "rewardbench", RowCount = 985, RejectedCount = 4, DuplicateCount = 2,
+            CreatedAt = Created.AddDays(1),
+        };
+        await Database.AddAsync(Cancellation, benchmark);
+        var cut = Render<DataPage>();
+
+        // The newest instruction pool opens by default, with its Import card above its analysis.
+        cut.WaitForAssertion(() => Assert.Equal(pool.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            cut.Find("#dataset-import-details").GetAttribute("data-dataset-id")));
+        cut.WaitForAssertion(() => Assert.Contains("rewardbench", cut.FindAll("#datasets-table tbody tr")[0].TextContent));
+        var row = cut.FindAll("#datasets-table tbody tr")[0];
+        Assert.Equal(["985", "4", "2"], new[] { "rows", "rejected", "duplicates" }.Select(f => row.QuerySelector($"[data-field={f}]")!.TextContent.Trim()));
+
+        row.Click();
+
+        cut.WaitForAssertion(() => Assert.Equal(benchmark.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            cut.Find("#dataset-import-details").GetAttribute("data-dataset-id")));
+        cut.WaitForAssertion(() => Assert.Contains("rewardbench", cut.Find("#dataset-import-details h3").TextContent));
+        Assert.Equal("4", cut.Find("#import-counts [data-field=rejected] dd").TextContent.Trim());
+        Assert.Empty(cut.FindAll("#instruction-pool"));
+    }
+
+    [Fact]
+    public async Task PoolPanel_ReloadsCountsOnEveryTick_WhileACategorizeRunIsActive_AndStopsAfterItFinishes()
+    {
+        var clock = new ManualTimeProvider();
+        Services.AddSingleton<TimeProvider>(clock);
+        var pool = await SeedPoolAsync(new Instruction { Text = "Sort a list in Go" }, new Instruction { Text = "Prove 1 + 1 = 2" }, new Instruction { Text = "Name a bird" });
+        var run = new StageRun { Kind = StageKind.Categorize, DatasetId = pool, Status = StageStatus.Running, Total = 3, CreatedAt = Created };
+        await Database.AddAsync(Cancellation, run);
+        var cut = Render<DataPage>();
+        cut.WaitForAssertion(() => Assert.Equal("3", StatValue(cut, "pool-not-analyzed")));
+        cut.WaitForAssertion(() => Assert.Equal(1, clock.ActiveTimers(InstructionPoolPanel.RefreshInterval)));
+        Assert.Contains($"Stage run {run.Id} is still categorizing", cut.Find("#categorize-blocked").TextContent);
+
+        // The run labels one instruction; the next tick shows it.
+        await AnalyzeAsync(0, "Coding");
+        Assert.Equal(1, clock.Fire(InstructionPoolPanel.RefreshInterval));
+        cut.WaitForAssertion(() => Assert.Equal("1", StatValue(cut, "pool-analyzed")));
+        Assert.Equal("2", StatValue(cut, "pool-not-analyzed"));
+        Assert.Equal(new Dictionary<string, string> { ["Coding"] = "1" }, Counts(cut, "chart-category"));
+
+        // The run labels the rest and finishes: one last reload, the instruction list too, and the form is free again.
+        await AnalyzeAsync(1, "Mathematical reasoning");
+        await AnalyzeAsync(2, "Other");
+        await using (var db = Database.CreateContext())
+        {
+            await db.StageRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, StageStatus.Completed), Cancellation);
+        }
+        clock.Fire(InstructionPoolPanel.RefreshInterval);
+        cut.WaitForAssertion(() => Assert.Equal("3", StatValue(cut, "pool-analyzed")));
+        cut.WaitForAssertion(() => Assert.Contains("Mathematical reasoning", cut.Find("#instructions-grid").TextContent));
+        Assert.DoesNotContain("still categorizing", cut.Find("#categorize-form").TextContent);
+        cut.WaitForAssertion(() => Assert.Equal(0, clock.ActiveTimers(InstructionPoolPanel.RefreshInterval)));
+    }
+
+    [Fact]
+    public async Task PoolPanel_SchedulesNoReload_UntilACategorizeRunIsStarted()
+    {
+        var clock = new ManualTimeProvider();
+        Services.AddSingleton<TimeProvider>(clock);
+        // A finished run does not count.
+        var pool = await SeedPoolAsync(new Instruction { Text = "What is 2 + 2?" });
+        await Database.AddAsync(Cancellation, new StageRun { Kind = StageKind.Categorize, DatasetId = pool, Status = StageStatus.Completed, CreatedAt = Created });
+        var cut = Render<DataPage>();
+        cut.WaitForAssertion(() => Assert.Equal("1", StatValue(cut, "pool-total")));
+        cut.WaitForAssertion(() => Assert.False(cut.Find("#categorize-start").HasAttribute("disabled")));
+
+        Assert.Equal(0, clock.ActiveTimers(InstructionPoolPanel.RefreshInterval));
+
+        cut.Find("#categorize-start").Click();
+        cut.WaitForAssertion(() => Assert.Equal(1, clock.ActiveTimers(InstructionPoolPanel.RefreshInterval)));
+
+        // Leaving the page stops the polling.
+        await DisposeComponentsAsync();
+        Assert.True(SpinWait.SpinUntil(() => clock.ActiveTimers(InstructionPoolPanel.RefreshInterval) == 0, TimeSpan.FromSeconds(10)),
+            "the refresh timer outlived the page");
+    }
+
+    private async Task AnalyzeAsync(int rowIndex, string category)
+    {
+        await using var db = Database.CreateContext();
+        await db.Instructions.Where(i => i.RowIndex == rowIndex).ExecuteUpdateAsync(u => u
+            .SetProperty(i => i.Category, category).SetProperty(i => i.Complexity, 4).SetProperty(i => i.LengthBucket, 'b')
+            .SetProperty(i => i.AnalyzedAt, Created), Cancellation);
     }
 
     private Instruction Analyzed(string text, string category, int complexity, char length) => new()

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SelfTaught.Core.Data.Entities;
 using SelfTaught.Core.Experiments;
+using SelfTaught.Core.Data;
 using SelfTaught.Inference;
 using SelfTaught.Web.Components.Backends;
 using SelfTaught.Web.Components.Pages.Experiments;
@@ -123,6 +124,51 @@ public sealed class ExperimentPagesTests : DatabaseBunitContext
 
         cut.WaitForAssertion(() => Assert.Contains("There is no experiment 4242", cut.Markup));
     }
+
+    [Fact]
+    public async Task SelectPanel_PreviewsStartsAndShowsTheSelection_WithItsContamination()
+    {
+        var pool = await SeedDatasetAsync("pool", DatasetRole.InstructionPool);
+        await using (var db = Database.CreateContext())
+        {
+            db.Instructions.AddRange(Enumerable.Range(0, 9).Select(i => new Instruction
+            {
+                DatasetId = pool, RowIndex = i, Text = i == 0 ? "What is 2 + 2?" : $"Prove statement {i}", Language = "English",
+                Category = i % 3 == 0 ? "Math" : "Coding", Complexity = i + 1, LengthBucket = 'c', AnalyzedAt = DateTime.UtcNow,
+            }));
+            await db.SaveChangesAsync(Cancellation);
+        }
+        var experiment = await Services.GetRequiredService<ExperimentService>().CreateAsync(
+            new CreateExperimentRequest { Name = "e", DatasetId = pool, SeedModel = new("m"), Seed = 3 }, cancellationToken: Cancellation);
+        var cut = Render<ExperimentPage>(p => p.Add(x => x.Id, experiment.Id));
+        cut.WaitForAssertion(() => cut.Find("#select-preview"));
+
+        cut.FindComponents<MudBlazor.MudNumericField<int?>>().Single(f => f.Instance.Label == "At most").Find("input").Change("2");
+        await cut.InvokeAsync(() => cut.Find("#select-preview").Click());
+        cut.WaitForAssertion(() => Assert.Contains("9 match the filters; 2 will be selected", OneLine(cut.Find("#select-preview-result").TextContent)));
+        Assert.Contains("no model calls", cut.Find("#select-preview-result").TextContent);
+        await cut.InvokeAsync(() => cut.Find("#select-start").Click());
+
+        cut.WaitForAssertion(() => Assert.Contains("is queued", cut.Find("#select-started").TextContent));
+        await using var check = Database.CreateContext();
+        var run = await check.StageRuns.SingleAsync(Cancellation);
+        Assert.Equal((StageKind.Select, experiment.Id), (run.Kind, run.ExperimentId));
+        Assert.Contains("\"maxCount\":2", run.SettingsJson);
+
+        // A finished selection (written here as the stage would) is summarized with its contaminated rows.
+        var first = await check.Instructions.Where(i => i.DatasetId == pool).OrderBy(i => i.RowIndex).Select(i => i.Id).Take(2).ToListAsync(Cancellation);
+        check.ExperimentInstructions.AddRange(
+            new ExperimentInstruction { ExperimentId = experiment.Id, InstructionId = first[0], Contamination = ContaminationKind.ExactMatch, ContaminationMatch = "gsm8k / main / q2", Excluded = true },
+            new ExperimentInstruction { ExperimentId = experiment.Id, InstructionId = first[1] });
+        await check.SaveChangesAsync(Cancellation);
+        var again = Render<ExperimentPage>(p => p.Add(x => x.Id, experiment.Id));
+        again.WaitForAssertion(() => Assert.Contains("2 selected: 1 go on to pair synthesis, 1 excluded; 1 exact and 0 n-gram", OneLine(again.Find("#select-current").TextContent)));
+        var row = Assert.Single(again.FindAll("#select-contaminated tbody tr"));
+        Assert.Contains("What is 2 + 2?", row.TextContent);
+        Assert.Contains("gsm8k / main / q2", row.TextContent);
+    }
+
+    private static string OneLine(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " ");
 
     private async Task<long> SeedDatasetAsync(string name, DatasetRole role)
     {

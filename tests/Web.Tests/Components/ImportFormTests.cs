@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Bunit;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.EntityFrameworkCore;
 using SelfTaught.Core.Data.Entities;
 using SelfTaught.Web.Components.Pages.Data;
@@ -80,6 +81,78 @@ public sealed class ImportFormTests : DatabaseBunitContext
         finally
         {
             File.Delete(source.Path);
+        }
+    }
+
+    [Fact]
+    public async Task DataPage_ListsAndOpensTheDataset_WhenTheImportItStartedCompletes()
+    {
+        var clock = new ManualTimeProvider();
+        Services.AddSingleton<TimeProvider>(clock);
+        var cut = await StartImportAsync();
+        cut.WaitForAssertion(() => Assert.Equal(1, clock.ActiveTimers(DataPage.RefreshInterval)));
+        // Nothing is listed while the job runs (here: while nothing has run at all).
+        clock.Fire(DataPage.RefreshInterval);
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll(".empty-state")));
+
+        // What the import job does when it finishes: the dataset becomes Ready with its counts, the run Completed.
+        await using (var db = Database.CreateContext())
+        {
+            await db.Datasets.ExecuteUpdateAsync(u => u.SetProperty(d => d.Status, DatasetStatus.Ready).SetProperty(d => d.RowCount, 4)
+                .SetProperty(d => d.RejectedCount, 1).SetProperty(d => d.DuplicateCount, 0), Cancellation);
+            await db.StageRuns.ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, StageStatus.Completed), Cancellation);
+        }
+        clock.Fire(DataPage.RefreshInterval);
+
+        cut.WaitForAssertion(() => Assert.Contains("Imported “Ideas”: 4 rows kept, 1 rejected, 0 dropped as duplicates.", cut.Find("#import-finished").TextContent));
+        cut.WaitForAssertion(() => Assert.Contains("Ideas", Assert.Single(cut.FindAll("#datasets-table tbody tr")).TextContent));
+        cut.WaitForAssertion(() => Assert.Contains("Ideas", cut.Find("#dataset-import-details h3").TextContent));
+        cut.WaitForAssertion(() => Assert.Equal(0, clock.ActiveTimers(DataPage.RefreshInterval)));
+    }
+
+    [Fact]
+    public async Task DataPage_ShowsWhyTheImportFailed_WhenItsRunFails()
+    {
+        var clock = new ManualTimeProvider();
+        Services.AddSingleton<TimeProvider>(clock);
+        var cut = await StartImportAsync();
+
+        // A failed import removes its dataset and leaves the reason on the run.
+        await using (var db = Database.CreateContext())
+        {
+            await db.Datasets.ExecuteDeleteAsync(Cancellation);
+            await db.StageRuns.ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, StageStatus.Failed)
+                .SetProperty(r => r.LastError, "None of the 5 rows of 'ideas.jsonl' could be imported: 5 × empty-prompt"), Cancellation);
+        }
+        clock.Fire(DataPage.RefreshInterval);
+
+        cut.WaitForAssertion(() => Assert.Contains("ended failed: None of the 5 rows of 'ideas.jsonl' could be imported", cut.Find("#import-failed").TextContent));
+        Assert.Single(cut.FindAll(".empty-state"));
+        Assert.Empty(cut.FindAll("#import-finished"));
+        cut.WaitForAssertion(() => Assert.Equal(0, clock.ActiveTimers(DataPage.RefreshInterval)));
+    }
+
+    // Starts an import of a server file named "Ideas" from the Data page; the recording scheduler runs nothing.
+    private async Task<IRenderedComponent<DataPage>> StartImportAsync()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"selftaught-import-{Guid.NewGuid():N}.jsonl");
+        await File.WriteAllLinesAsync(file, Enumerable.Range(0, 5).Select(i => JsonSerializer.Serialize(new { prompt = $"Explain idea {i}." })), Cancellation);
+        try
+        {
+            var cut = Render<DataPage>();
+            cut.WaitForAssertion(() => cut.Find(".empty-state"));
+            cut.Find("#import-open").Click();
+            cut.Find("#import-source-path").Click();
+            cut.WaitForAssertion(() => cut.Find("#import-path"));
+            cut.Find("#import-path").Input(file);
+            cut.Find("#import-name").Input("Ideas");
+            cut.Find("#import-start").Click();
+            cut.WaitForAssertion(() => cut.Find("#import-started"));
+            return cut;
+        }
+        finally
+        {
+            File.Delete(file);
         }
     }
 }

@@ -35,6 +35,25 @@ public sealed class InstructionsApiTests
     }
 
     [Fact]
+    public async Task List_FiltersByTurnsAndAnswerLength_AndRejectsAnUnknownLength()
+    {
+        await using var factory = new SelfTaughtWebFactory();
+        using var client = factory.CreateClient();
+        var pool = await SeedAsync(factory);
+
+        var multi = await GetAsync(client, $"/api/datasets/{pool}/instructions?turns=Multi");
+        var single = await GetAsync(client, $"/api/datasets/{pool}/instructions?turns=Single&language=French");
+        var paragraphs = await GetAsync(client, $"/api/datasets/{pool}/instructions?length=d");
+        using var invalid = await client.GetAsync($"/api/datasets/{pool}/instructions?length=z", Cancellation);
+
+        Assert.Equal(["Tell me a joke", "Résume ce texte"], Texts(multi));
+        Assert.Equal(["Écris une fonction en Rust"], Texts(single));
+        Assert.Equal(["Écris une fonction en Rust"], Texts(paragraphs));
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Contains("length", await invalid.Content.ReadAsStringAsync(Cancellation));
+    }
+
+    [Fact]
     public async Task Analysis_CountsStatesAndDistributions()
     {
         await using var factory = new SelfTaughtWebFactory();
@@ -74,10 +93,10 @@ public sealed class InstructionsApiTests
         dataset.Instructions.AddRange(
         [
             new Instruction { RowIndex = 0, Text = "Sort a list in Python", Language = "English", Category = "Coding", Complexity = 7, LengthBucket = 'c', AnalyzedAt = Created },
-            new Instruction { RowIndex = 1, Text = "Tell me a joke", Language = "English", LengthBucket = 'a', AnalyzedAt = Created, AnalysisError = "missing or invalid: Category" },
+            new Instruction { RowIndex = 1, Text = "Tell me a joke", Language = "English", TurnCount = 3, LengthBucket = 'a', AnalyzedAt = Created, AnalysisError = "missing or invalid: Category" },
             new Instruction { RowIndex = 2, Text = "Écris une fonction en Rust", Language = "French", Category = "Coding", Complexity = 5, LengthBucket = 'd', AnalyzedAt = Created },
             new Instruction { RowIndex = 3, Text = "What is the capital of Peru?", Language = "English" },
-            new Instruction { RowIndex = 4, Text = "Résume ce texte", Language = "French" },
+            new Instruction { RowIndex = 4, Text = "Résume ce texte", Language = "French", TurnCount = 2 },
         ]);
         await factory.Database.AddAsync(Cancellation, dataset);
         return dataset.Id;

@@ -20,4 +20,12 @@ public sealed class DisplayTests
     [InlineData(double.NaN, "—")]
     [InlineData(double.PositiveInfinity, "—")]
     public void Duration_FormatsSecondsMinutesHours(double? seconds, string expected) => Assert.Equal(expected, Display.Duration(seconds));
+
+    [Theory]
+    [InlineData(0L, "0 B")]
+    [InlineData(1023L, "1023 B")]
+    [InlineData(1536L, "1.50 KB")]
+    [InlineData(25_000_000L, "23.8 MB")]
+    [InlineData(3_000_000_000L, "2.79 GB")]
+    public void Bytes_FormatsWithBinaryUnits(long bytes, string expected) => Assert.Equal(expected, Display.Bytes(bytes));
 }

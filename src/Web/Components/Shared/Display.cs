@@ -39,4 +39,20 @@ public static class Display
             : span.TotalMinutes >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{span.Minutes}m {span.Seconds:00}s")
             : string.Create(CultureInfo.InvariantCulture, $"{span.Seconds}s");
     }
+
+    /// <summary>A size in bytes as <c>812 B</c>, <c>1.5 KB</c>, <c>23.4 MB</c> or <c>1.02 GB</c> (binary units).</summary>
+    public static string Bytes(long bytes)
+    {
+        string[] units = ["B", "KB", "MB", "GB", "TB"];
+        double value = bytes;
+        var unit = 0;
+        while (Math.Abs(value) >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        var format = unit == 0 ? "0" : value >= 100 ? "0" : value >= 10 ? "0.0" : "0.00";
+        return string.Create(CultureInfo.InvariantCulture, $"{value.ToString(format, CultureInfo.InvariantCulture)} {units[unit]}");
+    }
 }
