@@ -33,7 +33,9 @@ public sealed class MachineRouteExceptionHandler(IProblemDetailsService problemD
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (!MachineRoutes.Contains(httpContext.Request.Path))
+        // The exception middleware has already re-pointed the request at the error page: the original path is in the feature.
+        var path = httpContext.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerPathFeature>()?.Path ?? httpContext.Request.Path;
+        if (!MachineRoutes.Contains(path))
         {
             return false;
         }

@@ -9,6 +9,7 @@ using SelfTaught.SimBackend;
 namespace SelfTaught.Jobs.Tests;
 
 /// <summary>The experiment <c>select</c> stage on the real engine and Hangfire's in-memory queue.</summary>
+[Collection(HangfireHostCollection.Name)]
 public sealed class SelectStageTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -31,7 +32,7 @@ public sealed class SelectStageTests
         await using var db = host.Db();
         var instructions = await db.Instructions.AsNoTracking().Where(i => i.DatasetId == pool).ToListAsync(Ct);
         var matching = instructions.Where(i => i.Category is "Coding" or "Math" && i.Complexity >= 4 && i.LengthBucket is 'b' or 'c' or 'd').ToList();
-        var expected = matching.OrderBy(i => Seeds.Derive(99, SeedStreams.Selection, i.Id)).ThenBy(i => i.Id).Take(40).Select(i => i.Id).Order().ToList();
+        var expected = matching.OrderBy(i => Seeds.Derive(99, SeedStreams.Selection, i.RowIndex)).ThenBy(i => i.RowIndex).Take(40).Select(i => i.Id).Order().ToList();
         var stored = await db.ExperimentInstructions.AsNoTracking().Where(e => e.ExperimentId == experimentId).OrderBy(e => e.InstructionId).ToListAsync(Ct);
 
         Assert.Equal(StageStatus.Completed, finished.Status);
@@ -85,6 +86,12 @@ public sealed class SelectStageTests
         await host.WaitForAsync((await stages.StartSelectAsync(experimentId, new SelectionSettings { MaxCount = 10 }, false, Ct)).Id, r => r.Status == StageStatus.Completed);
 
         var again = await Assert.ThrowsAsync<ExperimentStageException>(() => stages.StartSelectAsync(experimentId, new SelectionSettings(), false, Ct));
+        // A replace that is refused for another reason keeps the current selection.
+        var notABenchmark = await Assert.ThrowsAsync<ExperimentStageException>(() =>
+            stages.StartSelectAsync(experimentId, new SelectionSettings { BenchmarkDatasetIds = [999] }, replace: true, Ct));
+        await using (var check = host.Db())
+            Assert.Equal(10, await check.ExperimentInstructions.CountAsync(e => e.ExperimentId == experimentId, Ct));
+        Assert.Contains("999 are not benchmark datasets", notABenchmark.Message);
         var invalid = await Assert.ThrowsAsync<ExperimentStageException>(() => stages.StartSelectAsync(experimentId, new SelectionSettings { ComplexityMin = 8, ComplexityMax = 3 }, true, Ct));
         var empty = await stages.StartSelectAsync(experimentId, new SelectionSettings { Categories = ["Astrology"] }, replace: true, Ct);
         var finished = await host.WaitForAsync(empty.Id, r => r.Status is StageStatus.Completed or StageStatus.Failed);

@@ -37,6 +37,8 @@ public sealed record ExperimentSettings
     public IReadOnlyList<string> Problems()
     {
         var problems = new List<string>();
+        if (Generation is null || Judging is null || Training is null)
+            return ["settings.generation, settings.judging and settings.training must be objects (omit one for its defaults), not null."];
         var g = Generation;
         if (g.Method is not (PairMethod.ModifiedInstruction or PairMethod.WorseResponse))
             problems.Add($"settings.generation.method must be ModifiedInstruction or WorseResponse, not {g.Method}.");

@@ -39,8 +39,8 @@ public sealed class ExperimentStages(IDbContextFactory<SelfTaughtDbContext> cont
         var poolSize = await pool.CountAsync(cancellationToken);
         var analyzed = await pool.CountAsync(i => i.AnalyzedAt != null, cancellationToken);
         var matching = (await select.ListAsync(experiment.InstructionDatasetId, experiment.Seed, settings with { MaxCount = null })).Count;
-        var benchmarks = db.Datasets.AsNoTracking().Where(d => d.Status == DatasetStatus.Ready
-            && (settings.BenchmarkDatasetIds.Count > 0 ? settings.BenchmarkDatasetIds.Contains(d.Id) : d.Role == DatasetRole.Benchmark));
+        var benchmarks = db.Datasets.AsNoTracking().Where(d => d.Status == DatasetStatus.Ready && d.Role == DatasetRole.Benchmark
+            && (settings.BenchmarkDatasetIds.Count == 0 || settings.BenchmarkDatasetIds.Contains(d.Id)));
         return new SelectionPreview(poolSize, analyzed, matching, Math.Min(matching, settings.MaxCount ?? int.MaxValue),
             await benchmarks.CountAsync(cancellationToken), await benchmarks.SumAsync(d => d.RowCount, cancellationToken));
     }
@@ -68,14 +68,16 @@ public sealed class ExperimentStages(IDbContextFactory<SelfTaughtDbContext> cont
             if (await db.Pairs.AnyAsync(p => p.ExperimentId == experimentId && p.InstructionId != null, cancellationToken))
                 throw new ExperimentStageException(
                     $"Pairs of experiment {experimentId} were made from its selection, so it can no longer be replaced; create a new experiment instead.", conflict: true);
-            await db.ExperimentInstructions.Where(i => i.ExperimentId == experimentId).ExecuteDeleteAsync(cancellationToken);
         }
         if (settings.BenchmarkDatasetIds.Count > 0)
         {
-            var missing = settings.BenchmarkDatasetIds.Except(await db.Datasets.Where(d => settings.BenchmarkDatasetIds.Contains(d.Id) && d.Status == DatasetStatus.Ready)
+            var missing = settings.BenchmarkDatasetIds.Except(await db.Datasets
+                .Where(d => settings.BenchmarkDatasetIds.Contains(d.Id) && d.Status == DatasetStatus.Ready && d.Role == DatasetRole.Benchmark)
                 .Select(d => d.Id).ToListAsync(cancellationToken)).ToList();
-            if (missing.Count > 0) throw new ExperimentStageException($"benchmarkDatasetIds: dataset(s) {string.Join(", ", missing)} do not exist.");
+            if (missing.Count > 0) throw new ExperimentStageException($"benchmarkDatasetIds: {string.Join(", ", missing)} are not benchmark datasets in the database.");
         }
+        // Everything is checked: only now is the old selection dropped.
+        if (selected > 0) await db.ExperimentInstructions.Where(i => i.ExperimentId == experimentId).ExecuteDeleteAsync(cancellationToken);
         return await engine.CreateAsync(StageKind.Select, settings, experimentId: experimentId, cancellationToken: cancellationToken);
     }
 

@@ -47,6 +47,9 @@ public sealed record SelectionSettings
     public IReadOnlyList<string> Problems()
     {
         var problems = new List<string>();
+        // JSON null for a list: say so instead of failing later.
+        if (Categories is null || LengthBuckets is null || Languages is null || BenchmarkDatasetIds is null)
+            return ["categories, lengthBuckets, languages and benchmarkDatasetIds must be lists (empty for any), not null."];
         if (ComplexityMin is < 1 or > 10) problems.Add(Invariant($"complexityMin must be 1–10, not {ComplexityMin}."));
         if (ComplexityMax is < 1 or > 10) problems.Add(Invariant($"complexityMax must be 1–10, not {ComplexityMax}."));
         if (ComplexityMin > ComplexityMax) problems.Add(Invariant($"complexityMin ({ComplexityMin}) is above complexityMax ({ComplexityMax})."));
@@ -147,12 +150,12 @@ public sealed class SelectStage : IStage
             var languages = settings.Languages.Select(l => l.Trim().ToLowerInvariant()).ToList();
             query = query.Where(i => i.Language != null && languages.Contains(i.Language.ToLower()));
         }
-        var ids = await query.Select(i => i.Id).ToListAsync();
-        if (settings.MaxCount is { } cap && ids.Count > cap)
-        {
-            // A seeded draw that does not depend on the order rows come back in: rank each id by its own derived seed.
-            ids = [.. ids.OrderBy(id => Seeds.Derive(seed, SeedStreams.Selection, id)).ThenBy(id => id).Take(cap)];
-        }
+        var rows = await query.Select(i => new { i.Id, i.RowIndex }).ToListAsync();
+        // A seeded draw that depends neither on the order rows come back in nor on database ids: each instruction is
+        // ranked by a seed derived from its position in the source, so the same file and seed pick the same rows anywhere.
+        var ids = settings.MaxCount is { } cap && rows.Count > cap
+            ? rows.OrderBy(r => Seeds.Derive(seed, SeedStreams.Selection, r.RowIndex)).ThenBy(r => r.RowIndex).Take(cap).Select(r => r.Id).ToList()
+            : rows.Select(r => r.Id).ToList();
         ids.Sort();
         return ids;
     }

@@ -38,12 +38,24 @@ public sealed partial class StageEngine(
 {
     private static readonly StageStatus[] Unfinished = [StageStatus.Queued, StageStatus.Running, StageStatus.Cancelling];
 
-    /// <summary>Creates a queued stage run with a snapshot of its settings and enqueues its start.</summary>
+    /// <summary>
+    /// Creates a queued stage run with a snapshot of its settings and enqueues its start. Two unfinished runs of one
+    /// kind over the same target (dataset, experiment, iteration, evaluation) would share items and neither could
+    /// account for the other's, so a second one is refused.
+    /// </summary>
+    /// <exception cref="StageException">An unfinished run of this kind over this target exists; the message names it.</exception>
     public async Task<StageRun> CreateAsync(StageKind kind, object settings, long? datasetId = null, long? experimentId = null,
         long? iterationId = null, long? evaluationRunId = null, CancellationToken cancellationToken = default)
     {
         _ = Stage(kind);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        StageStatus[] active = [.. Unfinished, StageStatus.Paused];
+        var clash = await db.StageRuns.AsNoTracking()
+            .Where(r => r.Kind == kind && r.DatasetId == datasetId && r.ExperimentId == experimentId && r.IterationId == iterationId
+                && r.EvaluationRunId == evaluationRunId && active.Contains(r.Status))
+            .Select(r => new { r.Id, r.Status }).FirstOrDefaultAsync(cancellationToken);
+        if (clash is not null)
+            throw new StageException($"Stage run {clash.Id} ({kind}) over the same data is still {clash.Status.ToString().ToLowerInvariant()}; let it finish or cancel it first.");
         var run = new StageRun
         {
             Kind = kind, DatasetId = datasetId, ExperimentId = experimentId, IterationId = iterationId, EvaluationRunId = evaluationRunId,
@@ -114,6 +126,12 @@ public sealed partial class StageEngine(
         await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
         {
             var run = await db.StageRuns.AsNoTracking().SingleOrDefaultAsync(r => r.Id == stageRunId, cancellationToken);
+            if (run is { Status: StageStatus.Cancelling })
+            {
+                // Cancelled while this chunk waited in the queue: no chunk may be running to finish the cancellation.
+                await MarkCancelledAsync(stageRunId, cancellationToken);
+                return;
+            }
             if (run is null || run.Status != StageStatus.Running || run.PauseRequested || run.CancelRequested) return;
             try
             {
@@ -160,6 +178,9 @@ public sealed partial class StageEngine(
             }
         }, CancellationToken.None);
 
+        // A failed write stops the workers instead of leaving them blocked on a full channel.
+        _ = writer.ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        Exception? failure = null;
         try
         {
             await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, execution.Parallelism), CancellationToken = stop.Token },
@@ -174,23 +195,37 @@ public sealed partial class StageEngine(
         {
             // Cancelled by the user: in-flight requests were cancelled, finished items are written below.
         }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            failure = ex;
+        }
         finally
         {
             outcomes.Writer.TryComplete();
-            await writer;
+            try
+            {
+                await writer;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                failure = ex;
+            }
             await stop.CancelAsync();
             await monitor;
         }
 
-        if (cancelled) await MarkCancelledAsync(stageRunId, cancellationToken);
+        // Hangfire does not retry chunks: an unexpected error fails the run with its message instead of leaving it Running.
+        if (failure is not null) await FailAsync(stageRunId, $"{failure.GetType().Name}: {failure.GetBaseException().Message}", cancellationToken);
+        else if (cancelled) await MarkCancelledAsync(stageRunId, cancellationToken);
         else await TryCompleteAsync(stageRunId, execution, cancellationToken);
     }
 
-    /// <summary>Stops taking new items; items in flight finish and are kept.</summary>
+    /// <summary>Stops taking new items; items in flight finish and are kept. Imports cannot be paused.</summary>
     public async Task<bool> PauseAsync(long stageRunId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        return await db.StageRuns.Where(r => r.Id == stageRunId && (r.Status == StageStatus.Queued || r.Status == StageStatus.Running))
+        // An import is one item that checks only for cancellation: it can be cancelled (and resumed by importing again), not paused.
+        return await db.StageRuns.Where(r => r.Id == stageRunId && (r.Status == StageStatus.Queued || r.Status == StageStatus.Running) && r.Kind != StageKind.Import)
             .ExecuteUpdateAsync(s => s.SetProperty(r => r.PauseRequested, true).SetProperty(r => r.Status, StageStatus.Paused)
                 .SetProperty(r => r.UpdatedAt, Now), cancellationToken) > 0;
     }
@@ -301,9 +336,12 @@ public sealed partial class StageEngine(
         var completionTokens = batch.Sum(o => o.CompletionTokens);
         var lastError = failures.LastOrDefault()?.Message;
         var done = execution.ReportsOwnProgress ? 0 : fresh.Count;
+        // Processed here but stored meanwhile by another run over the same items: counted, or the run never completes.
+        var skipped = execution.ReportsOwnProgress ? 0 : batch.Count(o => o.Succeeded && before.Contains(o.ItemId));
         newFailures = execution.ReportsOwnProgress ? 0 : newFailures;
         await db.StageRuns.Where(r => r.Id == stageRunId).ExecuteUpdateAsync(s => s
             .SetProperty(r => r.Done, r => r.Done + done)
+            .SetProperty(r => r.Skipped, r => r.Skipped + skipped)
             .SetProperty(r => r.Failed, r => r.Failed + newFailures)
             .SetProperty(r => r.PromptTokens, r => r.PromptTokens + promptTokens)
             .SetProperty(r => r.CompletionTokens, r => r.CompletionTokens + completionTokens)

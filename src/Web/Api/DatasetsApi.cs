@@ -135,8 +135,14 @@ public static class DatasetsApi
     private static ImportBody FromForm(IFormCollection form)
     {
         string? Get(string key) => form.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v.ToString() : null;
-        bool? Flag(string key) => Get(key) is { } v ? bool.Parse(v) : null;
-        int? Number(string key) => Get(key) is { } v ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : null;
+        bool? Flag(string key) => Get(key) is not { } v ? null
+            : bool.TryParse(v, out var flag) ? flag : throw new ImportException($"The form field '{key}' must be true or false, not '{v}'.");
+        int? Number(string key) => Get(key) is not { } v ? null
+            : int.TryParse(v, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n
+            : throw new ImportException($"The form field '{key}' must be a whole number, not '{v}'.");
+        T? Choice<T>(string key) where T : struct, Enum => Get(key) is not { } v ? null
+            : Enum.TryParse<T>(v, ignoreCase: true, out var value) && Enum.IsDefined(value) ? value
+            : throw new ImportException($"The form field '{key}' must be one of {string.Join(", ", Enum.GetNames<T>())}, not '{v}'.");
         var columns = form.TryGetValue("columns", out var json) && !string.IsNullOrWhiteSpace(json)
             ? System.Text.Json.JsonSerializer.Deserialize<ColumnMapping>(json.ToString(), new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))
             : null;
@@ -144,8 +150,8 @@ public static class DatasetsApi
         {
             Name = Get("name"), Path = Get("path"), Hub = Get("hub"), Config = Get("config"), Split = Get("split"), Revision = Get("revision"),
             Format = Get("format"), Preset = Get("preset"),
-            Role = Get("role") is { } role ? Enum.Parse<DatasetRole>(role, ignoreCase: true) : null,
-            Columns = columns, Turn = Get("turn") is { } turn ? Enum.Parse<TurnSelection>(turn, ignoreCase: true) : null,
+            Role = Choice<DatasetRole>("role"),
+            Columns = columns, Turn = Choice<TurnSelection>("turn"),
             Language = Get("language"), DropToxic = Flag("dropToxic"), DropRedacted = Flag("dropRedacted"),
             MinPromptLength = Number("minPromptLength"), MaxPromptLength = Number("maxPromptLength"),
             MaxResponseLength = Number("maxResponseLength"), Dedupe = Flag("dedupe"), Description = Get("description"),

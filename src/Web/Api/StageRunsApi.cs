@@ -52,14 +52,14 @@ public static class StageRunsApi
 
         group.MapGet("/", ListAsync).WithName("ListStageRuns").WithSummary("Stage runs, newest first, server-paged");
         group.MapGet("/{id:long}", GetAsync).WithName("GetStageRun").WithSummary("Status, counters, tokens, throughput, ETA and latest failures");
-        group.MapPost("/{id:long}/pause", (long id, StageEngine engine, CancellationToken ct) => ControlAsync(id, ct, () => engine.PauseAsync(id, ct), "only a queued or running run can be paused"))
+        group.MapPost("/{id:long}/pause", (long id, StageEngine engine, IDbContextFactory<SelfTaughtDbContext> contexts, CancellationToken ct) => ControlAsync(id, ct, () => engine.PauseAsync(id, ct), "only a queued or running run can be paused, and an import cannot be paused (cancel it instead)", contexts))
             .WithName("PauseStageRun").WithSummary("Stop taking new items; items in flight finish");
-        group.MapPost("/{id:long}/resume", (long id, StageEngine engine, CancellationToken ct) => ControlAsync(id, ct, () => engine.ResumeAsync(id, ct), "only a paused run can be resumed"))
+        group.MapPost("/{id:long}/resume", (long id, StageEngine engine, IDbContextFactory<SelfTaughtDbContext> contexts, CancellationToken ct) => ControlAsync(id, ct, () => engine.ResumeAsync(id, ct), "only a paused run can be resumed", contexts))
             .WithName("ResumeStageRun").WithSummary("Continue a paused run with the items that have no result yet");
-        group.MapPost("/{id:long}/cancel", (long id, StageEngine engine, CancellationToken ct) => ControlAsync(id, ct, () => engine.CancelAsync(id, ct), "the run has already finished"))
+        group.MapPost("/{id:long}/cancel", (long id, StageEngine engine, IDbContextFactory<SelfTaughtDbContext> contexts, CancellationToken ct) => ControlAsync(id, ct, () => engine.CancelAsync(id, ct), "the run has already finished", contexts))
             .WithName("CancelStageRun").WithSummary("Cancel requests in flight and stop; finished items are kept");
-        group.MapPost("/{id:long}/retry-failed", (long id, StageEngine engine, CancellationToken ct) =>
-                ControlAsync(id, ct, async () => await engine.RetryFailedAsync(id, ct) is not null, "a queued, running or cancelling run cannot retry yet"))
+        group.MapPost("/{id:long}/retry-failed", (long id, StageEngine engine, IDbContextFactory<SelfTaughtDbContext> contexts, CancellationToken ct) =>
+                ControlAsync(id, ct, async () => await engine.RetryFailedAsync(id, ct) is not null, "a queued, running or cancelling run cannot retry yet", contexts))
             .WithName("RetryFailedStageRunItems").WithSummary("Run the failed items again, and only those");
 
         api.MapPost("/datasets/{id:long}/categorize", CategorizeAsync)
@@ -86,14 +86,17 @@ public static class StageRunsApi
         return await StageRunView.LoadAsync(db, id, time.GetUtcNow().UtcDateTime, cancellationToken) is { } view ? TypedResults.Ok(view) : TypedResults.NotFound();
     }
 
-    private static async Task<IResult> ControlAsync(long id, CancellationToken cancellationToken, Func<Task<bool>> action, string conflict)
+    private static async Task<IResult> ControlAsync(long id, CancellationToken cancellationToken, Func<Task<bool>> action, string conflict,
+        IDbContextFactory<SelfTaughtDbContext> contexts)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
+            if (!await db.StageRuns.AnyAsync(r => r.Id == id, cancellationToken))
+                return TypedResults.NotFound(new { error = $"Stage run {id} does not exist." });
         return await action() ? TypedResults.Accepted($"/api/stage-runs/{id}", new { stageRunId = id })
             : TypedResults.Conflict(new { error = $"Stage run {id}: {conflict}." });
     }
 
-    private static async Task<Results<Accepted<object>, NotFound<object>, ValidationProblem>> CategorizeAsync(long id, CategorizeRequest request,
+    private static async Task<Results<Accepted<object>, NotFound<object>, Conflict<object>, ValidationProblem>> CategorizeAsync(long id, CategorizeRequest request,
         IDbContextFactory<SelfTaughtDbContext> contexts, StageEngine engine, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Model))
@@ -105,6 +108,10 @@ public static class StageRunsApi
             if (dataset is null) return TypedResults.NotFound<object>(new { error = $"No dataset {id}." });
             if (!await db.Instructions.AnyAsync(i => i.DatasetId == id, cancellationToken))
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["datasetId"] = [$"Dataset {id} has no instructions to analyze."] });
+            StageStatus[] unfinished = [StageStatus.Queued, StageStatus.Running, StageStatus.Paused, StageStatus.Cancelling];
+            if (await db.StageRuns.Where(r => r.DatasetId == id && r.Kind == StageKind.Categorize && unfinished.Contains(r.Status))
+                    .Select(r => (long?)r.Id).FirstOrDefaultAsync(cancellationToken) is { } active)
+                return TypedResults.Conflict<object>(new { error = $"Stage run {active} is still categorizing dataset {id}; wait for it, or cancel it first." });
         }
         var settings = new InstructionAnalysisSettings(request.Model.Trim(), string.IsNullOrWhiteSpace(request.Endpoint) ? null : request.Endpoint.Trim(),
             request.Temperature ?? 0, request.MaxTokens ?? 256, request.OnlyMissing ?? true);

@@ -96,6 +96,8 @@ public sealed class ExperimentsApiTests
         Assert.Contains("settings.judging.topP", badSettings["settings"]);
         Assert.Contains("Dataset 999 does not exist", badSettings["datasetId"]);
 
+        var nullSection = await ProblemsAsync(client, new { name = "d", datasetId = pairs, seedModel = new { model = "m" }, settings = new { generation = (object?)null } });
+        Assert.Contains("must be objects (omit one for its defaults), not null", nullSection["settings"]);
         using var notJson = await client.PostAsync("/api/experiments", new StringContent("{ name: ", Encoding.UTF8, "application/json"), Ct);
         Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
         Assert.Contains("not a valid experiment", await notJson.Content.ReadAsStringAsync(Ct));
@@ -152,6 +154,9 @@ public sealed class ExperimentsApiTests
         using var again = await client.PostAsJsonAsync($"/api/experiments/{id}/stages/select", new { }, Ct);
         using var invalid = await client.PostAsJsonAsync($"/api/experiments/{id}/stages/select", new { lengthBuckets = new[] { "z" }, replace = true }, Ct);
         using var unknown = await client.PostAsJsonAsync("/api/experiments/999/stages/select", new { }, Ct);
+        using var nullList = await client.PostAsJsonAsync($"/api/experiments/{id}/stages/select", new { categories = (string[]?)null, replace = true }, Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, nullList.StatusCode);
+        Assert.Contains("must be lists (empty for any), not null", await nullList.Content.ReadAsStringAsync(Ct));
         var view = await client.GetFromJsonAsync<JsonElement>($"/api/experiments/{id}", Ct);
 
         Assert.Equal((12, 12, 5, 0), (preview.GetProperty("poolSize").GetInt32(), preview.GetProperty("matching").GetInt32(),

@@ -10,7 +10,8 @@ public static class StageRunControls
         status is StageStatus.Queued or StageStatus.Running or StageStatus.Paused or StageStatus.Cancelling;
 
     /// <summary>Only a queued or running run takes new items, so only it can be paused.</summary>
-    public static bool CanPause(StageStatus status) => status is StageStatus.Queued or StageStatus.Running;
+    public static bool CanPause(StageStatus status, StageKind kind = StageKind.Categorize) =>
+        (status is StageStatus.Queued or StageStatus.Running) && kind != StageKind.Import;
 
     /// <summary>Only a paused run can be resumed.</summary>
     public static bool CanResume(StageStatus status) => status == StageStatus.Paused;
