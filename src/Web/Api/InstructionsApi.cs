@@ -57,6 +57,10 @@ public sealed record InstructionAnalysisSummary(
     IReadOnlyList<LabelCount> Categories, IReadOnlyList<LabelCount> Complexity, IReadOnlyList<LabelCount> Length,
     IReadOnlyList<LabelCount> Languages);
 
+/// <summary>A labeled pair as <c>GET /api/datasets/{id}/rows</c> lists it (whole texts: pairs are read to be checked).</summary>
+public sealed record PairRow(long Id, int RowIndex, string? Subset, string? SourceId, string Prompt, string ResponseA, string ResponseB,
+    GoldLabel Gold, int Turn, string? MetadataJson);
+
 /// <summary>Instruction-pool endpoints: the analysis summary and a filtered, paged instruction list.</summary>
 public static class InstructionsApi
 {
@@ -72,6 +76,8 @@ public static class InstructionsApi
 
         group.MapGet("/analysis", GetSummaryAsync).WithName("GetInstructionAnalysis")
             .WithSummary("Analyzed / not analyzed / parse-error counts and the category, complexity and length distributions");
+        group.MapGet("/rows", ListRowsAsync).WithName("ListDatasetRows")
+            .WithSummary("A dataset's rows in source order, server-paged, with q a literal text search: instructions for a pool, pairs (prompt, both responses, label, subset, id, metadata) otherwise");
         group.MapGet("/instructions", ListInstructionsAsync).WithName("ListInstructions")
             .WithSummary("Instructions in source order, server-paged, filtered by text, language, category, analysis state, turns (single/multi) and answer length bucket (a–e)");
         return api;
@@ -102,6 +108,31 @@ public static class InstructionsApi
         if (!await db.Datasets.AnyAsync(d => d.Id == id && d.Status == DatasetStatus.Ready, cancellationToken)) return TypedResults.NotFound();
         var filter = new InstructionFilter(search, language, category, state, turns, bucket);
         return TypedResults.Ok(await ListAsync(db, id, filter, (page - 1) * pageSize, pageSize, cancellationToken));
+    }
+
+    private static async Task<IResult> ListRowsAsync(long id, IDbContextFactory<SelfTaughtDbContext> contexts, CancellationToken cancellationToken,
+        int page = 1, int pageSize = Paging.DefaultPageSize, string? q = null)
+    {
+        if (Paging.Validate(page, pageSize) is { } errors) return TypedResults.ValidationProblem(errors);
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var role = await db.Datasets.AsNoTracking().Where(d => d.Id == id && d.Status == DatasetStatus.Ready).Select(d => (DatasetRole?)d.Role)
+            .SingleOrDefaultAsync(cancellationToken);
+        if (role is null) return TypedResults.NotFound(new { error = $"Dataset {id} does not exist (or is still importing)." });
+        var skip = (page - 1) * pageSize;
+        if (role == DatasetRole.InstructionPool)
+            return TypedResults.Ok(await ListAsync(db, id, new InstructionFilter(q, null, null, AnalysisState.Any, TurnFilter.Any, null), skip, pageSize, cancellationToken));
+
+        var pairs = db.LabeledPairs.AsNoTracking().Where(p => p.DatasetId == id);
+        if (!string.IsNullOrWhiteSpace(q))
+        {
+            var text = q.Trim();
+            pairs = pairs.Where(p => p.Prompt.Contains(text) || p.ResponseA.Contains(text) || p.ResponseB.Contains(text));
+        }
+        var total = await pairs.CountAsync(cancellationToken);
+        var items = await pairs.OrderBy(p => p.RowIndex).Skip(skip).Take(pageSize)
+            .Select(p => new PairRow(p.Id, p.RowIndex, p.Subset, p.SourceId, p.Prompt, p.ResponseA, p.ResponseB, p.Gold, p.Turn, p.MetadataJson))
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(new PagedResult<PairRow>(items, total));
     }
 
     /// <summary>One page of a dataset's instructions in source order.</summary>
