@@ -136,6 +136,7 @@ public sealed partial class DatasetImporter(
         {
             var result = await RunAsync(dataset, request, progress ?? NoProgress.Instance, cancellationToken);
             LogCompleted(logger, datasetId, result.RowCount, result.RejectedCount, result.DuplicateCount, stopwatch.Elapsed.TotalSeconds);
+            DeleteUpload(request);
             return result;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -155,13 +156,35 @@ public sealed partial class DatasetImporter(
                 LogCleanupFailed(logger, cleanup, datasetId);
                 throw new ImportException($"{Describe(ex, request)} Removing the incomplete dataset {datasetId} also failed ({cleanup.Message}); discard it later.", ex);
             }
+            DeleteUpload(request);
             if (ex is ImportException) throw;
             throw new ImportException(Describe(ex, request), ex);
         }
     }
 
-    /// <summary>Removes a dataset and its rows (for a cancelled import). Does nothing if it does not exist.</summary>
-    public Task DiscardAsync(long datasetId, CancellationToken cancellationToken = default) => DeleteDatasetAsync(datasetId, cancellationToken);
+    /// <summary>Removes a dataset and its rows (for a cancelled import), and its uploaded file. Does nothing if it does not exist.</summary>
+    public async Task DiscardAsync(long datasetId, CancellationToken cancellationToken = default)
+    {
+        string? optionsJson;
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+            optionsJson = await db.Datasets.Where(d => d.Id == datasetId).Select(d => d.OptionsJson).SingleOrDefaultAsync(cancellationToken);
+        await DeleteDatasetAsync(datasetId, cancellationToken);
+        if (optionsJson is not null) DeleteUpload(ImportRequest.FromJson(optionsJson));
+    }
+
+    // An upload was saved only for this import: once it is stored (or given up), the copy goes.
+    private void DeleteUpload(ImportRequest request)
+    {
+        if (request.Source is not UploadedFileSource upload) return;
+        try
+        {
+            File.Delete(upload.Path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogUploadNotDeleted(logger, ex, upload.Path);
+        }
+    }
 
     private async Task<ImportResult> RunAsync(Dataset dataset, ImportRequest request, IProgress<ImportProgress> progress, CancellationToken ct)
     {
@@ -345,6 +368,9 @@ public sealed partial class DatasetImporter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Import of dataset {DatasetId} failed; removing it")]
     private static partial void LogFailed(ILogger logger, Exception exception, long datasetId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The uploaded file {Path} could not be deleted after its import")]
+    private static partial void LogUploadNotDeleted(ILogger logger, Exception exception, string path);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Removing the failed import of dataset {DatasetId} failed")]
     private static partial void LogCleanupFailed(ILogger logger, Exception exception, long datasetId);

@@ -56,6 +56,18 @@ public sealed class ImportStage(DatasetImporter importer, IDbContextFactory<Self
             {
                 return new ItemOutcome(itemId, ex.Message, 0, 0, null);
             }
+            catch (OperationCanceledException)
+            {
+                // Cancelled from the Jobs page or the API (not a shutdown, which resumes later): leave no hidden dataset behind.
+                if (await CancelledByUserAsync()) await importer.DiscardAsync(datasetId, CancellationToken.None);
+                throw;
+            }
+        }
+
+        private async Task<bool> CancelledByUserAsync()
+        {
+            await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
+            return await db.StageRuns.AnyAsync(r => r.Id == runId && r.CancelRequested, CancellationToken.None);
         }
 
         // The importer stores the rows and marks the dataset Ready itself.

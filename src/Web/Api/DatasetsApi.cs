@@ -77,6 +77,9 @@ public static class DatasetsApi
             .WithName("ImportDataset")
             .WithSummary("Import a file (multipart upload, or JSON { path, ...options }) or a Hugging Face dataset (JSON { hub, config, split, revision, ...options }) as a stage run; returns { datasetId, stageRunId }")
             .DisableAntiforgery()
+            // Uploads as large as the Data page accepts (Kestrel's default request limit is 30 MB).
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(SelfTaught.Web.Components.Pages.Data.ImportForm.MaxUploadBytes))
+            .WithFormOptions(multipartBodyLengthLimit: SelfTaught.Web.Components.Pages.Data.ImportForm.MaxUploadBytes)
             .Accepts<ImportBody>("application/json", "multipart/form-data");
 
         return api;

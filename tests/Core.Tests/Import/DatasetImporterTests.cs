@@ -520,6 +520,27 @@ public class DatasetImporterTests
     }
 
     [Fact]
+    public async Task AnUploadedFile_IsDeleted_OnceItsImportSucceedsFailsOrIsDiscarded()
+    {
+        using var h = await ImportHarness.CreateAsync(batchSize: 100);
+        ImportRequest Upload(string name, string text) =>
+            ImportHarness.Request(h.WriteText(name, text), ImportPreset.Instructions) is var r ? r with { Source = new UploadedFileSource(h.PathOf(name), name) } : r;
+        var good = Upload("good.jsonl", ManyPrompts(300));
+        var bad = Upload("bad.jsonl", "");
+        var dropped = Upload("dropped.jsonl", ManyPrompts(300));
+
+        await h.Importer.ImportNewAsync(good, cancellationToken: Ct);
+        await Assert.ThrowsAsync<ImportException>(() => h.Importer.ImportNewAsync(bad, cancellationToken: Ct));
+        var id = await h.Importer.CreateDatasetAsync(dropped, Ct);
+        Assert.True(File.Exists(h.PathOf("dropped.jsonl")));
+        await h.Importer.DiscardAsync(id, Ct);
+
+        Assert.False(File.Exists(h.PathOf("good.jsonl")));
+        Assert.False(File.Exists(h.PathOf("bad.jsonl")));
+        Assert.False(File.Exists(h.PathOf("dropped.jsonl")));
+    }
+
+    [Fact]
     public async Task ImportAsync_ReportsProgress_UpToCompletion()
     {
         using var h = await ImportHarness.CreateAsync(batchSize: 200);

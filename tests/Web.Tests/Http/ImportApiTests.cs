@@ -37,6 +37,45 @@ public sealed class ImportApiTests
     }
 
     [Fact]
+    public async Task Cancelling_AnImport_RemovesItsDatasetRowsAndUpload()
+    {
+        await using var factory = new SelfTaughtWebFactory();
+        using var client = factory.CreateClient();
+        var lines = string.Join('\n', Enumerable.Range(0, 400_000).Select(i => $"{{\"prompt\":\"Explain idea number {i} with an example.\"}}"));
+        using var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(Encoding.UTF8.GetBytes(lines)), "file", "many.jsonl" },
+            { new StringContent("instructions"), "preset" },
+        };
+        var uploads = Path.Combine(Path.GetDirectoryName(factory.Database.FilePath)!, "uploads");
+        var before = Directory.Exists(uploads) ? Directory.GetFiles(uploads).ToHashSet() : [];
+        using var response = await client.PostAsync("/api/datasets/import", form, Ct);
+        var started = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var runId = started.GetProperty("stageRunId").GetInt64();
+        var datasetId = started.GetProperty("datasetId").GetInt64();
+        var upload = Assert.Single(Directory.GetFiles(uploads), f => !before.Contains(f));
+
+        // Cancel once rows are being stored.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            await using (var db = factory.Database.CreateContext())
+                if (await db.Instructions.AnyAsync(i => i.DatasetId == datasetId, Ct)) break;
+            Assert.True(DateTime.UtcNow < deadline, "the import never started storing rows");
+            await Task.Delay(20, Ct);
+        }
+        using var cancel = await client.PostAsync($"/api/stage-runs/{runId}/cancel", null, Ct);
+        var run = await WaitForRunAsync(client, runId);
+
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        Assert.Equal("Cancelled", run.GetProperty("status").GetString());
+        await using var check = factory.Database.CreateContext();
+        Assert.False(await check.Datasets.AnyAsync(d => d.Id == datasetId, Ct));
+        Assert.Equal(0, await check.Instructions.CountAsync(Ct));
+        Assert.False(File.Exists(upload), "the upload is deleted with the dataset");
+    }
+
+    [Fact]
     public async Task Import_OfAnUploadedJsonlFile_StoresItsRows()
     {
         await using var factory = new SelfTaughtWebFactory();
