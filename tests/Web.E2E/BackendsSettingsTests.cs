@@ -59,7 +59,7 @@ public sealed partial class BackendsSettingsTests
             // it lands (clicks on the prerendered page before the Blazor circuit is connected are lost). A click has
             // landed once the button is disabled while the chat runs, or the result is there.
             var testResult = page.Locator("#backend-test-result");
-            await ClickUntilAsync(page, page.Locator($"#backend-test-{Configured}"), $$"""
+            await E2EEnvironment.ClickUntilAsync(page, page.Locator($"#backend-test-{Configured}"), $$"""
                 () => document.querySelector('#backend-test-result') !== null
                       || document.querySelector('#backend-test-{{Configured}}')?.disabled === true
                 """);
@@ -188,25 +188,6 @@ public sealed partial class BackendsSettingsTests
         // The select shows the item's text and keeps the chosen enum value in its hidden input.
         await Expect(select).ToContainTextAsync(itemText);
         await Expect(select.Locator("input")).ToHaveValueAsync(value);
-    }
-
-    /// <summary>
-    /// Clicks until <paramref name="landedScript"/> (a JS predicate) holds. Each click is followed by a short bounded
-    /// wait for the condition, never a fixed sleep; about 30 s in all.
-    /// </summary>
-    private static async Task ClickUntilAsync(IPage page, ILocator button, string landedScript)
-    {
-        for (var attempt = 1; !await page.EvaluateAsync<bool>(landedScript); attempt++)
-        {
-            await button.ClickAsync();
-            try
-            {
-                await page.WaitForFunctionAsync(landedScript, null, new() { Timeout = 2_000 });
-            }
-            catch (TimeoutException) when (attempt < 15)
-            {
-            }
-        }
     }
 
     private static async Task TrySaveScreenshotAsync(IPage page, string path)

@@ -31,7 +31,7 @@ public sealed class DataPageTests
 
             await page.GotoAsync(app.BaseUrl + "/data");
             await Expect(page.GetByText("No datasets yet")).ToBeVisibleAsync();
-            await page.Locator("#import-open").ClickAsync();
+            await E2EEnvironment.ClickUntilAsync(page, page.Locator("#import-open"), "() => document.querySelector('#import-form') !== null");
             await Expect(page.Locator("#import-form")).ToBeVisibleAsync();
             // The instruction preset is the default choice.
             await Expect(page.Locator("#import-form .mud-select").First).ToContainTextAsync("instructions");

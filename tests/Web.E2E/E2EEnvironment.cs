@@ -93,4 +93,23 @@ public static class E2EEnvironment
         }
         return null;
     }
+
+    /// <summary>
+    /// Clicks <paramref name="button"/> until <paramref name="landedScript"/> (a JavaScript predicate) holds: a click on
+    /// the prerendered page before the Blazor circuit is connected is lost, so each click is followed by a bounded wait.
+    /// </summary>
+    public static async Task ClickUntilAsync(IPage page, ILocator button, string landedScript)
+    {
+        for (var attempt = 1; !await page.EvaluateAsync<bool>(landedScript); attempt++)
+        {
+            await button.ClickAsync();
+            try
+            {
+                await page.WaitForFunctionAsync(landedScript, null, new() { Timeout = 2_000 });
+            }
+            catch (TimeoutException) when (attempt < 15)
+            {
+            }
+        }
+    }
 }
