@@ -16,10 +16,13 @@ namespace SelfTaught.Core.Experiments;
 public sealed record SelectionPreview(int PoolSize, int Analyzed, int Matching, int Selected, int BenchmarkDatasets, int BenchmarkPrompts, int ModelCalls = 0);
 
 /// <summary>A stage cannot start; the message says why (shown as a 400/409 by the API and in the UI).</summary>
-public sealed class ExperimentStageException(string message, bool conflict = false) : Exception(message)
+public sealed class ExperimentStageException(string message, bool conflict = false, bool notFound = false) : Exception(message)
 {
     /// <summary>The experiment's state forbids it (409), rather than the request being malformed (400).</summary>
     public bool Conflict { get; } = conflict;
+
+    /// <summary>The experiment does not exist (404).</summary>
+    public bool NotFound { get; } = notFound;
 }
 
 /// <summary>Starts an experiment's stages as stage runs, after checking that they make sense now.</summary>
@@ -83,5 +86,5 @@ public sealed class ExperimentStages(IDbContextFactory<SelfTaughtDbContext> cont
 
     private static async Task<Experiment> FindAsync(SelfTaughtDbContext db, long experimentId, CancellationToken cancellationToken) =>
         await db.Experiments.AsNoTracking().SingleOrDefaultAsync(e => e.Id == experimentId, cancellationToken)
-        ?? throw new ExperimentStageException($"Experiment {experimentId} does not exist.");
+        ?? throw new ExperimentStageException($"Experiment {experimentId} does not exist.", notFound: true);
 }

@@ -191,8 +191,7 @@ public static class ExperimentsApi
     }
 
     private static IResult StageProblem(ExperimentStageException ex) =>
-        ex.Message.EndsWith("does not exist.", StringComparison.Ordinal) && ex.Message.StartsWith("Experiment ", StringComparison.Ordinal)
-            ? TypedResults.NotFound<object>(new { error = ex.Message })
+        ex.NotFound ? TypedResults.NotFound<object>(new { error = ex.Message })
             : ex.Conflict ? TypedResults.Conflict<object>(new { error = ex.Message })
             : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["settings"] = [ex.Message] });
 
