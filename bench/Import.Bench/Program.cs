@@ -28,20 +28,31 @@ try
     Console.WriteLine($"Generated {rows:N0} WildChat-shaped rows ({new FileInfo(file).Length / 1e6:N0} MB) in {clock.Elapsed.TotalSeconds:N1} s");
     var request = new ImportRequest { Name = "bench", Source = new LocalFileSource(file), Preset = ImportPreset.WildChat, Format = ImportFormat.JsonLines };
 
-    // Alternate the two passes and keep the median of each: on a shared machine single runs vary by ±20%.
+    // Warm up first (JIT tiering would otherwise slow the first parse-only pass), then alternate the two passes.
+    // Each round's two passes run back to back, so their ratio shares the machine's state at that moment; on a
+    // shared machine single runs vary by ±20%, so the medians of the rates and of the per-round ratios are reported.
+    var warmUp = Path.Combine(root, "warm-up.jsonl");
+    await Generate(warmUp, Math.Min(rows, 50_000));
+    var warmUpRequest = request with { Source = new LocalFileSource(warmUp) };
+    await ParseOnly(warmUp, warmUpRequest);
+    await Import(root, 0, warmUpRequest);
+
     var parseRates = new List<double>();
     var importRates = new List<double>();
+    var ratios = new List<double>();
     for (var round = 1; round <= rounds; round++)
     {
         var parseRate = await ParseOnly(file, request);
         parseRates.Add(parseRate);
         var (importRate, result) = await Import(root, round, request);
         importRates.Add(importRate);
-        Console.WriteLine($"Round {round}: parse only {parseRate:N0} rows/s; import {importRate:N0} rows/s " +
+        ratios.Add(importRate / parseRate);
+        Console.WriteLine($"Round {round}: parse only {parseRate:N0} rows/s; import {importRate:N0} rows/s, ratio {importRate / parseRate:0.00} " +
             $"({result.RowCount:N0} stored, {result.DuplicateCount:N0} duplicates, {result.RejectedCount:N0} rejected)");
     }
     var parseMedian = Median(parseRates);
     var importMedian = Median(importRates);
+    var ratioMedian = Median(ratios);
 
     var peakMb = Process.GetCurrentProcess().PeakWorkingSet64 / 1024.0 / 1024.0;
     Console.WriteLine();
@@ -50,8 +61,9 @@ try
     Console.WriteLine($"| parse only (read, map, filter), median of {rounds} | {parseMedian:N0} | 1.00 |");
     Console.WriteLine($"| import into SQLite, median of {rounds} | {importMedian:N0} | {importMedian / parseMedian:0.00} |");
     Console.WriteLine();
+    Console.WriteLine($"Median of the per-round ratios: {ratioMedian:0.00} (rounds: {string.Join(", ", ratios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))})");
     Console.WriteLine($"Peak working set of the process: {peakMb:N0} MB");
-    Console.WriteLine($"Goals: import ≥ 0.5× parse-only ({(importMedian / parseMedian >= 0.5 ? "met" : "missed")}), peak ≤ 300 MB ({(peakMb <= 300 ? "met" : "missed")}).");
+    Console.WriteLine($"Goals: import ≥ 0.5× parse-only, median of the per-round ratios ({(ratioMedian >= 0.5 ? "met" : "missed")}), peak ≤ 300 MB ({(peakMb <= 300 ? "met" : "missed")}).");
 }
 finally
 {

@@ -1,6 +1,5 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using System.Text;
 
 namespace SelfTaught.Core.Import;
@@ -54,7 +53,10 @@ public static class TextNormalizer
         return builder.ToString();
     }
 
-    /// <summary>The first 64 bits (big-endian) of the SHA-256 of the UTF-8 bytes of an already normalized text.</summary>
+    /// <summary>
+    /// The 64-bit XXH3 hash (seed 0) of the UTF-8 bytes of an already normalized text. Not cryptographic: it names a
+    /// text for de-duplication and comparison, where a SHA-256 per row cost the import a fifth of its parsing time.
+    /// </summary>
     public static ulong Hash64(string normalized)
     {
         ArgumentNullException.ThrowIfNull(normalized);
@@ -64,9 +66,7 @@ public static class TextNormalizer
         {
             Span<byte> bytes = rented is null ? stackalloc byte[byteCount] : rented.AsSpan(0, byteCount);
             Encoding.UTF8.GetBytes(normalized, bytes);
-            Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-            SHA256.HashData(bytes, digest);
-            return BinaryPrimitives.ReadUInt64BigEndian(digest);
+            return XxHash3.HashToUInt64(bytes);
         }
         finally
         {

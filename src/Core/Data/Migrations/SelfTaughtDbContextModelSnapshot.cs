@@ -743,14 +743,20 @@ namespace SelfTaught.Core.Data.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("AnalysisTemplateId");
+                    b.HasIndex("AnalysisTemplateId")
+                        .HasFilter("\"AnalysisTemplateId\" IS NOT NULL");
 
-                    b.HasIndex("DatasetId", "LengthBucket");
+                    b.HasIndex("DatasetId", "Complexity")
+                        .HasFilter("\"Complexity\" IS NOT NULL");
+
+                    b.HasIndex("DatasetId", "LengthBucket")
+                        .HasFilter("\"LengthBucket\" IS NOT NULL");
 
                     b.HasIndex("DatasetId", "RowIndex")
                         .IsUnique();
 
-                    b.HasIndex("DatasetId", "Category", "Complexity");
+                    b.HasIndex("DatasetId", "Category", "Complexity")
+                        .HasFilter("\"Category\" IS NOT NULL");
 
                     b.ToTable("Instructions");
                 });
