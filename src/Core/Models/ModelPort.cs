@@ -64,3 +64,53 @@ public sealed record CallUsage(int? PromptTokens, int? CompletionTokens, int? La
 
     private static int? ToInt(long? value) => value is null ? null : (int)Math.Min(value.Value, int.MaxValue);
 }
+
+/// <summary>One completion among the choices of a request.</summary>
+/// <param name="Index">Choice index within the request (0-based).</param>
+/// <param name="Text">The completion's text.</param>
+/// <param name="FinishReason">Why generation stopped, if the server said.</param>
+public sealed record ChatChoice(int Index, string Text, string? FinishReason);
+
+/// <summary>
+/// Several completions of one prompt in one request (<c>n</c>), through <see cref="IChatClient"/>, which by itself
+/// exposes only the first choice. The inference layer reads <see cref="CountKey"/> from
+/// <see cref="ChatOptions.AdditionalProperties"/>, sends it as <c>n</c> to endpoints that accept it
+/// (<see cref="ModelCapabilities.AcceptsN"/>), and puts every choice's text and finish reason into the response's
+/// additional properties under <see cref="TextsKey"/> (<c>string[]</c>) and <see cref="FinishReasonsKey"/>
+/// (<c>string?[]</c>). Only ask for <c>n</c> &gt; 1 when the model's capabilities accept it.
+/// </summary>
+public static class ChatChoices
+{
+    /// <summary>Key of the number of choices to request (<c>int</c>) in <see cref="ChatOptions.AdditionalProperties"/>.</summary>
+    public const string CountKey = "selftaught.n";
+
+    /// <summary>Key of every choice's text (<c>string[]</c>, by choice index) in <see cref="ChatResponse.AdditionalProperties"/>.</summary>
+    public const string TextsKey = "selftaught.choice_texts";
+
+    /// <summary>Key of every choice's finish reason (<c>string?[]</c>, by choice index) in <see cref="ChatResponse.AdditionalProperties"/>.</summary>
+    public const string FinishReasonsKey = "selftaught.choice_finish_reasons";
+
+    /// <summary>A copy of <paramref name="options"/> that asks for <paramref name="count"/> choices (1 leaves the request as it is).</summary>
+    public static ChatOptions WithCount(ChatOptions options, int count)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var result = options.Clone();
+        if (count == 1) return result;
+        result.AdditionalProperties = result.AdditionalProperties?.Clone() ?? [];
+        result.AdditionalProperties[CountKey] = count;
+        return result;
+    }
+
+    /// <summary>Every choice of <paramref name="response"/>: those the inference layer recorded, else the one response.</summary>
+    public static IReadOnlyList<ChatChoice> Read(ChatResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (response.AdditionalProperties?.TryGetValue(TextsKey, out var value) == true && value is string[] { Length: > 0 } texts)
+        {
+            var reasons = response.AdditionalProperties.TryGetValue(FinishReasonsKey, out var r) ? r as string?[] : null;
+            return texts.Select((text, i) => new ChatChoice(i, text, reasons is not null && i < reasons.Length ? reasons[i] : null)).ToList();
+        }
+        return [new ChatChoice(0, response.Text, response.FinishReason?.Value)];
+    }
+}

@@ -33,6 +33,7 @@ internal sealed class PairConfiguration : IEntityTypeConfiguration<Pair>
         b.HasOne(x => x.Instruction).WithMany().HasForeignKey(x => x.InstructionId).OnDelete(DeleteBehavior.Restrict);
         b.HasOne(x => x.SourceLabeledPair).WithMany().HasForeignKey(x => x.SourceLabeledPairId).OnDelete(DeleteBehavior.Restrict);
         b.HasOne(x => x.Template).WithMany().HasForeignKey(x => x.TemplateId).OnDelete(DeleteBehavior.Restrict);
+        b.HasOne(x => x.ResponseTemplate).WithMany().HasForeignKey(x => x.ResponseTemplateId).OnDelete(DeleteBehavior.Restrict);
         // One pair per (experiment, method, source row): reruns of a synthesis chunk skip instead of duplicating.
         // NULLs are distinct in both SQLite and PostgreSQL, so each key only binds the rows that have that source.
         b.HasIndex(x => new { x.ExperimentId, x.Method, x.InstructionId }).IsUnique();

@@ -63,8 +63,14 @@ public class Pair
     public string? Rejected { get; set; }
     public string? GeneratorEndpoint { get; set; }
     public string? GeneratorModel { get; set; }
+    /// <summary>Template version of the step that made y_l (pair synthesis, or the worse-response rewrite).</summary>
     public long? TemplateId { get; set; }
     public PromptTemplate? Template { get; set; }
+    /// <summary>Template version that generated y_w (plain response generation); null for pairs from labeled data.</summary>
+    public long? ResponseTemplateId { get; set; }
+    public PromptTemplate? ResponseTemplate { get; set; }
+    /// <summary>Stage-specific details as JSON (e.g. the graded solutions of a math pair, the attribute scores of a HelpSteer2 pair).</summary>
+    public string? DetailsJson { get; set; }
     /// <summary>Raw generator output the pair was parsed from (kept on failure too).</summary>
     public string? RawOutput { get; set; }
     public PairStatus Status { get; set; }
@@ -99,6 +105,8 @@ public class Iteration
     public bool EarlyStop { get; set; }
     public IterationStatus Status { get; set; }
     public string SettingsJson { get; set; } = "{}";
+    /// <summary>Statistics of the iteration's judge and training-set stages as JSON, stored when each stage completes.</summary>
+    public string? StatisticsJson { get; set; }
     public DateTime CreatedAt { get; set; }
 
     public List<CandidateModel> CandidateModels { get; set; } = [];

@@ -802,6 +802,9 @@ namespace SelfTaught.Core.Data.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("StatisticsJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(32)
@@ -996,6 +999,9 @@ namespace SelfTaught.Core.Data.Migrations
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("DetailsJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Error")
                         .HasColumnType("TEXT");
 
@@ -1035,6 +1041,9 @@ namespace SelfTaught.Core.Data.Migrations
                     b.Property<string>("Rejected")
                         .HasColumnType("TEXT");
 
+                    b.Property<long?>("ResponseTemplateId")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long?>("SourceLabeledPairId")
                         .HasColumnType("INTEGER");
 
@@ -1052,6 +1061,8 @@ namespace SelfTaught.Core.Data.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("InstructionId");
+
+                    b.HasIndex("ResponseTemplateId");
 
                     b.HasIndex("SourceLabeledPairId");
 
@@ -1591,6 +1602,11 @@ namespace SelfTaught.Core.Data.Migrations
                         .HasForeignKey("InstructionId")
                         .OnDelete(DeleteBehavior.Restrict);
 
+                    b.HasOne("SelfTaught.Core.Data.Entities.PromptTemplate", "ResponseTemplate")
+                        .WithMany()
+                        .HasForeignKey("ResponseTemplateId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
                     b.HasOne("SelfTaught.Core.Data.Entities.LabeledPair", "SourceLabeledPair")
                         .WithMany()
                         .HasForeignKey("SourceLabeledPairId")
@@ -1604,6 +1620,8 @@ namespace SelfTaught.Core.Data.Migrations
                     b.Navigation("Experiment");
 
                     b.Navigation("Instruction");
+
+                    b.Navigation("ResponseTemplate");
 
                     b.Navigation("SourceLabeledPair");
 
