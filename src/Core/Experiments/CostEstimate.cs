@@ -13,7 +13,7 @@ namespace SelfTaught.Core.Experiments;
 /// <param name="Notes">How the estimate was made and what it leaves out, for display.</param>
 public sealed record CostEstimate(long Calls, long PromptTokens, long MaxCompletionTokens, long Items, IReadOnlyList<string> Notes)
 {
-    /// <summary>Characters per token assumed by <see cref="EstimateTokens"/> (a common rule of thumb for English text).</summary>
+    /// <summary>Characters per token assumed by <see cref="EstimateTokens(string?)"/> (a common rule of thumb for English text).</summary>
     public const double CharactersPerToken = 4.0;
 
     /// <summary>Estimated tokens of <paramref name="text"/>: its length / <see cref="CharactersPerToken"/>, rounded up.</summary>
