@@ -49,13 +49,17 @@ public sealed class ChatClientFactory(InferenceOptions options, ILoggerFactory l
     {
         var settings = endpoint.Options;
         var builder = new ChatClientBuilder(CreateProtocolClient(settings, endpoint.Http, model, ApiKey(settings)))
+            // First: a batch the endpoint cannot serve is refused before it takes a slot or counts as a request.
+            .UseChoicesGate(endpoint, model)
             .UseEndpointCall(endpoint, model)
             .UseOpenTelemetry(loggerFactory, TelemetrySourceName)
             .UseRetry(retry ?? options.Retry)
             .UseConcurrencyLimit(endpoint.Limiter)
             .UseRequestTimeout(TimeSpan.FromSeconds(settings.RequestTimeoutSeconds))
             .UseSamplingDefaults(options.DefaultMaxTokens, settings.Kind == EndpointKind.Ollama ? settings.NumCtx : null);
-        if (settings.Kind == EndpointKind.OpenAICompatible) builder.UseMaxTokensField(settings.MaxTokensField);
+        // Innermost: n and max_tokens patch the same OpenAI options (each chains the other's factory), and the choices
+        // are read from the raw completion before anything else touches the response.
+        if (settings.Kind == EndpointKind.OpenAICompatible) builder.UseMaxTokensField(settings.MaxTokensField).UseChoices();
         return builder.Build();
     }
 

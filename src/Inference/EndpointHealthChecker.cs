@@ -191,7 +191,7 @@ public sealed class EndpointHealthChecker(EndpointRegistry registry, InferenceOp
             {
                 (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.TooManyRequests => null,
                 >= 400 and < 500 => false,
-                _ when http.Body.Contains("Only one completion choice is allowed", StringComparison.OrdinalIgnoreCase) => false,
+                _ when http.Body.Contains(ChoicesChatClient.LlamaCppRefusal, StringComparison.OrdinalIgnoreCase) => false,
                 _ => null,
             };
         }

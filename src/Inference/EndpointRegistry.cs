@@ -123,14 +123,17 @@ public sealed class EndpointRegistry
 
     /// <summary>
     /// The endpoint for the next request: the named one, or the least loaded (outstanding ÷ limit) of those serving
-    /// <paramref name="model"/>, preferring those not marked unhealthy; equally loaded endpoints take turns.
+    /// <paramref name="model"/>, preferring those not marked unhealthy; equally loaded endpoints take turns. With
+    /// <paramref name="needsN"/> (a request for several choices) only endpoints accepting <c>n</c> are considered while
+    /// any does; if none does, the pick is made as usual and that endpoint's middleware refuses the request.
     /// </summary>
-    internal EndpointState Pick(string model, string? endpoint = null)
+    internal EndpointState Pick(string model, string? endpoint = null, bool needsN = false)
     {
         if (endpoint is not null)
             return Find(endpoint) ?? throw new InvalidOperationException($"Endpoint '{endpoint}' no longer exists: it was removed or renamed.");
         var candidates = Candidates(model);
         if (candidates.Count == 0) throw new InvalidOperationException($"No endpoint serves model '{model}' any more.");
+        if (needsN && candidates.Where(e => e.AcceptsN).ToList() is { Count: > 0 } accepting) candidates = accepting;
         var usable = candidates.Where(e => !e.IsUnhealthy).ToList();
         var pool = usable.Count > 0 ? usable : [.. candidates];
         if (pool.Count == 1) return pool[0];

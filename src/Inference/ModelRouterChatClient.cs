@@ -1,12 +1,15 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using SelfTaught.Inference.Middleware;
 
 namespace SelfTaught.Inference;
 
 /// <summary>
 /// Sends each request for one model to an endpoint chosen at that moment: the named one, or the least loaded among
 /// those serving the model, skipping endpoints whose health check failed while another can serve. Choosing per
-/// request means endpoint edits and additions apply to clients a stage already holds.
+/// request means endpoint edits and additions apply to clients a stage already holds. A request for several choices
+/// (<c>n</c> &gt; 1) goes only to endpoints that accept <c>n</c> while any does; otherwise the chosen endpoint's
+/// middleware refuses it with a message saying why.
 /// </summary>
 public sealed class ModelRouterChatClient(EndpointRegistry registry, string model, string? endpoint = null) : IChatClient
 {
@@ -16,11 +19,12 @@ public sealed class ModelRouterChatClient(EndpointRegistry registry, string mode
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
+        var batch = ChoicesChatClient.RequestedCount(options) > 1;
         for (var reroute = 0; ; reroute++)
         {
             try
             {
-                return await registry.ClientFor(registry.Pick(model, endpoint), model).GetResponseAsync(messages, options, cancellationToken);
+                return await registry.ClientFor(registry.Pick(model, endpoint, batch), model).GetResponseAsync(messages, options, cancellationToken);
             }
             catch (InferenceException ex) when (ex.InnerException is EndpointRetiredException && reroute < MaxReroutes)
             {
@@ -34,7 +38,7 @@ public sealed class ModelRouterChatClient(EndpointRegistry registry, string mode
     {
         for (var reroute = 0; ; reroute++)
         {
-            var updates = registry.ClientFor(registry.Pick(model, endpoint), model)
+            var updates = registry.ClientFor(registry.Pick(model, endpoint, ChoicesChatClient.RequestedCount(options) > 1), model)
                 .GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
             bool any;
             try

@@ -5,6 +5,20 @@ namespace SelfTaught.Inference.Middleware;
 /// <summary><c>UseXxx()</c> registrations of SelfTaught's chat client middleware.</summary>
 public static class ChatClientBuilderExtensions
 {
+    /// <summary>
+    /// Fails a request for several choices (<c>n</c> &gt; 1) at once, sending nothing, when the endpoint does not accept
+    /// <c>n</c> or the call streams; add it outermost.
+    /// </summary>
+    public static ChatClientBuilder UseChoicesGate(this ChatClientBuilder builder, EndpointState endpoint, string model) =>
+        builder.Use(inner => new ChoicesGateChatClient(inner, endpoint, model));
+
+    /// <summary>
+    /// OpenAI-compatible endpoints only: sends the requested number of choices as <c>n</c> and returns every choice's
+    /// text and finish reason in the response's additional properties; add it inside retries and limits.
+    /// </summary>
+    public static ChatClientBuilder UseChoices(this ChatClientBuilder builder) =>
+        builder.Use(inner => new ChoicesChatClient(inner));
+
     /// <summary>Outstanding-request counting, latency and usage accounting, and endpoint-naming errors.</summary>
     public static ChatClientBuilder UseEndpointCall(this ChatClientBuilder builder, EndpointState endpoint, string model) =>
         builder.Use(inner => new EndpointCallChatClient(inner, endpoint, model));

@@ -103,6 +103,8 @@ public sealed class EndpointCallChatClient(IChatClient inner, EndpointState endp
         {
             switch (e)
             {
+                case ChoicesNotAcceptedException choices:
+                    return choices.Message;
                 // SocketsHttpHandler's ConnectTimeout: an OperationCanceledException wrapping a TimeoutException.
                 case OperationCanceledException { InnerException: TimeoutException and not RequestTimeoutException }:
                     return $"connection timed out after {ChatClientFactory.ConnectTimeout.TotalSeconds:0.#} s (is the host reachable?)";

@@ -104,6 +104,9 @@ public sealed class RetryingChatClient(IChatClient inner, RetryOptions options, 
         {
             switch (e)
             {
+                // Checked before the HTTP failure it may wrap: llama.cpp refuses n with a 500 that no retry fixes.
+                case ChoicesNotAcceptedException:
+                    return false;
                 case BackendHttpException http:
                     retryAfter = http.RetryAfter;
                     return FailureTranslatingHandler.IsTransient(http.StatusCode!.Value);
