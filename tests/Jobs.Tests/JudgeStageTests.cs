@@ -89,6 +89,61 @@ public sealed class JudgeStageTests
     }
 
     [Fact]
+    public async Task EarlyStop_KeepsWhatFixedNKeeps_WithFewerCalls_EvenWhenShortJudgmentsFinishFirst()
+    {
+        // Latency grows with the judgment's length, so within a batch of parallel samples the short ones finish first:
+        // keeping "the first to finish" would skew kept judgments short. Early stop must keep the lowest-index correct one.
+        await using var sim = await SimServer.StartAsync(new SimOptions { JudgeAccuracy = 0.35, PerTokenMs = 0.3, MaxRecordedRequests = 10_000 }, Ct);
+        const int pairs = 160, n = 8;
+        int JudgeCalls() => sim.Stats.ChatRequests.Count(r => r.Messages.Any(m => m.Content.Contains("impartial judge", StringComparison.Ordinal)));
+
+        // The same seeds in two fresh databases: the same pairs (ids too), placements and request seeds, so the same samples.
+        async Task<(Dictionary<string, (Annotation Annotation, List<JudgmentSample> Samples)> Pairs, JudgingStatistics Statistics)> RunAsync(JudgeOverrides overrides)
+        {
+            await using var host = await StageHost.StartAsync(sim, new() { ["Inference:Endpoints:0:MaxConcurrentRequests"] = "16" });
+            var (experimentId, _) = await SeedPairsAsync(host, pairs, seed: 77);
+            var run = await host.Host.Services.GetRequiredService<IterationService>().StartJudgeAsync(experimentId, 1, overrides, Ct);
+            var finished = await host.WaitForAsync(run.Id, r => r.Status is StageStatus.Completed or StageStatus.Failed, seconds: 120);
+            Assert.Equal(StageStatus.Completed, finished.Status);
+            await using var db = host.Db();
+            var iteration = await db.Iterations.AsNoTracking().SingleAsync(i => i.ExperimentId == experimentId, Ct);
+            var annotations = await db.Annotations.AsNoTracking().Include(a => a.Pair).Where(a => a.IterationId == iteration.Id).ToListAsync(Ct);
+            var samples = await db.JudgmentSamples.AsNoTracking().Where(s => s.IterationId == iteration.Id).ToListAsync(Ct);
+            return (annotations.ToDictionary(a => a.Pair!.Prompt, a => (a, samples.Where(s => s.AnnotationId == a.Id).OrderBy(s => s.SampleIndex).ToList())),
+                IterationStatistics.ReadJudging(iteration.StatisticsJson)!);
+        }
+        var (fixedN, _) = await RunAsync(new JudgeOverrides(Samples: n));
+        var fixedCalls = JudgeCalls();
+        var (early, statistics) = await RunAsync(new JudgeOverrides(Samples: n, EarlyStop: true, EarlyStopBatch: 4, FullNShare: 0.1, FullNMinimum: 20));
+        var earlyCalls = JudgeCalls() - fixedCalls;
+
+        Assert.Equal(pairs, early.Count);
+        // The same seeds give the same samples, so the same pairs are dropped (none of N correct) under both modes.
+        Assert.Equal(fixedN.Where(p => p.Value.Annotation.Status == AnnotationStatus.Dropped).Select(p => p.Key).Order(),
+            early.Where(p => p.Value.Annotation.Status == AnnotationStatus.Dropped).Select(p => p.Key).Order());
+        foreach (var (prompt, (annotation, samples)) in early)
+        {
+            var reference = fixedN[prompt].Samples;
+            Assert.Equal(reference.Take(samples.Count).Select(s => s.RawCompletion), samples.Select(s => s.RawCompletion));
+            // Kept: the lowest-index correct sample, whatever finished first.
+            Assert.Equal(reference.FirstOrDefault(s => s.Correct == true)?.SampleIndex, annotation.KeptSampleIndex);
+        }
+        // Kept judgments are as long under early stop as under fixed N (a finish-order bias would make them shorter).
+        double MeanKeptLength(Dictionary<string, (Annotation Annotation, List<JudgmentSample> Samples)> set) => set.Values
+            .Where(v => v.Annotation.KeptSampleIndex is not null)
+            .Average(v => v.Samples.Single(s => s.SampleIndex == v.Annotation.KeptSampleIndex).RawCompletion!.Length);
+        Assert.InRange(MeanKeptLength(early) / MeanKeptLength(fixedN), 0.9, 1.1);
+        // Fewer calls: measured against fixed N's n per pair.
+        Assert.Equal(pairs * n, fixedCalls);
+        Assert.True(earlyCalls < 0.8 * pairs * n, $"early stop made {earlyCalls} calls, fixed N {pairs * n}");
+        TestContext.Current.SendDiagnosticMessage($"Early stop: {earlyCalls} calls vs {pairs * n} with fixed N ({earlyCalls / (double)(pairs * n):P0}).");
+        // Agreement comes from the full-N subsample only, and says it is estimated.
+        Assert.Equal((JudgePlan.FullNSubsampleSize(pairs, 0.1, 20), true), (statistics.FullNPairs, statistics.AgreementEstimated));
+        Assert.Equal(early.Values.Count(v => v.Annotation.FullN), statistics.FullNPairs);
+        Assert.All(early.Values.Where(v => v.Annotation.FullN), v => Assert.Equal(n, v.Samples.Count));
+    }
+
+    [Fact]
     public async Task Judge_WithTheSameSeed_PlacesAndSamplesIdentically()
     {
         async Task<List<(long Pair, Position Placement, int Index, string? Text, int? Kept)>> RunAsync()
@@ -218,7 +273,7 @@ public sealed class JudgeStageTests
     {
         var poolId = await host.SeedInstructionsAsync(1);
         var experiments = host.Host.Services.GetRequiredService<ExperimentService>();
-        var created = await experiments.CreateAsync(new CreateExperimentRequest { Name = "judge test", DatasetId = poolId, SeedModel = new("sim-judge"), Seed = seed },
+        var created = await experiments.CreateAsync(new CreateExperimentRequest { Name = $"judge test {Guid.NewGuid():N}", DatasetId = poolId, SeedModel = new("sim-judge"), Seed = seed },
             cancellationToken: Ct);
         await using var db = host.Db();
         var eligible = new List<long>();
