@@ -1,4 +1,9 @@
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using SelfTaught.Core.Data;
 using SelfTaught.Core.Data.Entities;
 using SelfTaught.Core.Stages;
 using SelfTaught.SimBackend;
@@ -45,28 +50,78 @@ public class StageEngineTests
     }
 
     [Fact]
-    public async Task Categorize_SkipsInstructionsAlreadyAnalyzed_AndRerunningAChunkStoresNothingTwice()
+    public async Task RunChunk_SkipsItemsAlreadyStored_WithoutCallingTheBackendOrCountingThemTwice_WhenAChunkRunsAgainWhileTheRunIsUnfinished()
     {
         await using var sim = await SimServer.StartAsync(new SimOptions(), Ct);
         await using var host = await StageHost.StartAsync(sim);
         var datasetId = await host.SeedInstructionsAsync(80);
         var first = await host.Engine.CreateAsync(StageKind.Categorize, Analysis, datasetId, cancellationToken: Ct);
         await host.WaitForAsync(first.Id, r => r.Status == StageStatus.Completed);
-        long firstId, lastId;
-        await using (var db = host.Db())
-        {
-            firstId = await db.Instructions.MinAsync(i => i.Id, Ct);
-            lastId = await db.Instructions.MaxAsync(i => i.Id, Ct);
-        }
+        var stored = await AnalysesAsync(host);
+        // The chunks as the planner cut them: every item of each has its result stored.
+        var chunkSize = host.Host.Services.GetRequiredService<StageEngineOptions>().ChunkSize;
+        var chunks = stored.Keys.Order().Chunk(chunkSize).Select(c => (First: c[0], Last: c[^1])).ToList();
+        Assert.Equal(2, chunks.Count);
+        Assert.Equal(80, sim.Stats.RequestsTo(SimRoutes.OllamaChat));
 
-        // A chunk that runs again (Hangfire at-least-once, or a crash) finds every item stored.
-        await host.Engine.RunChunkAsync(first.Id, firstId, lastId, Ct);
+        // As a crash or Hangfire's at-least-once delivery leaves it: the run still Running and its chunk jobs delivered again.
+        await ReopenAsync(host, first.Id);
+        foreach (var (firstId, lastId) in chunks)
+            await host.Engine.RunChunkAsync(first.Id, firstId, lastId, Ct);
+        var rerun = await host.RunAsync(first.Id);
+
+        // A second run over the same items plans them all as skipped; its chunk, delivered anyway while it is unfinished, changes nothing.
         var second = await host.Engine.CreateAsync(StageKind.Categorize, Analysis, datasetId, cancellationToken: Ct);
-        var skipped = await host.WaitForAsync(second.Id, r => r.Status == StageStatus.Completed);
+        var planned = await host.WaitForAsync(second.Id, r => r.Status == StageStatus.Completed);
+        await ReopenAsync(host, second.Id);
+        await host.Engine.RunChunkAsync(second.Id, chunks[0].First, chunks[^1].Last, Ct);
+        var secondAfterRerun = await host.RunAsync(second.Id);
 
         Assert.Equal(80, sim.Stats.RequestsTo(SimRoutes.OllamaChat));
-        Assert.Equal(80, (await host.RunAsync(first.Id)).Done);
-        Assert.Equal((80, 0, 80), (skipped.Total, skipped.Done, skipped.Skipped));
+        Assert.Equal(stored, await AnalysesAsync(host));
+        // Counted once by the run that stored them (done) and once by the run that found them stored (skipped): never again.
+        Assert.Equal((StageStatus.Completed, 80, 80, 0, 0), (rerun.Status, rerun.Total, rerun.Done, rerun.Skipped, rerun.Failed));
+        Assert.Equal((80, 0, 80), (planned.Total, planned.Done, planned.Skipped));
+        Assert.Equal((StageStatus.Completed, 80, 0, 80, 0), (secondAfterRerun.Status, secondAfterRerun.Total, secondAfterRerun.Done, secondAfterRerun.Skipped, secondAfterRerun.Failed));
+    }
+
+    [Fact]
+    public async Task RunChunk_ReadsOnlyTheItemsOfItsIdRange_NotEveryItemOfTheRun()
+    {
+        await using var sim = await SimServer.StartAsync(new SimOptions(), Ct);
+        await using var host = await StageHost.StartAsync(sim);
+        var datasetId = await host.SeedInstructionsAsync(1_000);
+        List<long> ids;
+        long runId;
+        await using (var db = host.Db())
+        {
+            ids = await db.Instructions.Where(i => i.DatasetId == datasetId).OrderBy(i => i.Id).Select(i => i.Id).ToListAsync(Ct);
+            // As planning leaves it (its chunks enqueued): the engine runs one chunk below, as a Hangfire worker would.
+            var planned = new StageRun
+            {
+                Kind = StageKind.Categorize, DatasetId = datasetId, Status = StageStatus.Running, Total = 1_000, StartedAt = DateTime.UtcNow,
+                CreatedAt = DateTime.UtcNow, SettingsJson = System.Text.Json.JsonSerializer.Serialize(Analysis, StageJson.Options),
+            };
+            db.StageRuns.Add(planned);
+            await db.SaveChangesAsync(Ct);
+            runId = planned.Id;
+            // Instructions that arrive after planning sit past the last chunk's range.
+            await db.InsertOrIgnoreAsync(Enumerable.Range(1_000, 5).Select(i => new Instruction { DatasetId = datasetId, RowIndex = i, Text = $"Late question {i}" }).ToList(), Ct);
+        }
+        // The last of the 20 chunks the planner cuts (ChunkSize 50 in StageHost).
+        var lastChunk = ids[^50..];
+        var reads = new RowsReadCounter("\"Instructions\"");
+        var engine = CountingEngine(host, reads);
+
+        await engine.RunChunkAsync(runId, lastChunk[0], lastChunk[^1], Ct);
+
+        var run = await host.RunAsync(runId);
+        await using (var db = host.Db())
+            Assert.Equal(lastChunk, await db.Instructions.Where(i => i.AnalysisStageRunId == runId).OrderBy(i => i.Id).Select(i => i.Id).ToListAsync(Ct));
+        Assert.Equal((StageStatus.Running, 50, 0), (run.Status, run.Done, run.Failed));
+        Assert.Equal(50, sim.Stats.RequestsTo(SimRoutes.OllamaChat));
+        // Its 50 items are listed, checked and loaded for writing (about 100 rows); listing the whole run reads 1,000 more.
+        Assert.InRange(reads.Rows, 50, 3 * 50);
     }
 
     [Fact]
@@ -208,6 +263,48 @@ public class StageEngineTests
 
         Assert.Equal(1, recovered);
         Assert.Equal(60, finished.Done);
+    }
+
+    private static async Task<Dictionary<long, (DateTime? AnalyzedAt, long? RunId, string? Raw)>> AnalysesAsync(StageHost host)
+    {
+        await using var db = host.Db();
+        return await db.Instructions.AsNoTracking().ToDictionaryAsync(i => i.Id, i => (i.AnalyzedAt, i.AnalysisStageRunId, i.AnalysisRawOutput), Ct);
+    }
+
+    private static async Task ReopenAsync(StageHost host, long runId)
+    {
+        await using var db = host.Db();
+        await db.StageRuns.Where(r => r.Id == runId).ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, StageStatus.Running).SetProperty(r => r.FinishedAt, (DateTime?)null), Ct);
+    }
+
+    /// <summary>The host's engine, over contexts that count the rows their queries read.</summary>
+    private static StageEngine CountingEngine(StageHost host, RowsReadCounter reads)
+    {
+        var services = host.Host.Services;
+        var options = new DbContextOptionsBuilder<SelfTaughtDbContext>()
+            .UseSelfTaughtSqlite(services.GetRequiredService<DatabaseOptions>().ConnectionString).AddInterceptors(reads).Options;
+        return new StageEngine(new Contexts(options), services.GetServices<IStage>(), services.GetRequiredService<IStageScheduler>(),
+            services.GetRequiredService<StageEngineOptions>(), TimeProvider.System, NullLogger<StageEngine>.Instance);
+    }
+
+    private sealed class Contexts(DbContextOptions<SelfTaughtDbContext> options) : IDbContextFactory<SelfTaughtDbContext>
+    {
+        public SelfTaughtDbContext CreateDbContext() => new(options);
+    }
+
+    /// <summary>Counts the rows read by queries (SELECTs, not the RETURNING of writes) from <paramref name="table"/>.</summary>
+    private sealed class RowsReadCounter(string table) : DbCommandInterceptor
+    {
+        private int _rows;
+
+        public int Rows => Volatile.Read(ref _rows);
+
+        public override InterceptionResult DataReaderDisposing(DbCommand command, DataReaderDisposingEventData eventData, InterceptionResult result)
+        {
+            if (command.CommandText.StartsWith("SELECT", StringComparison.Ordinal) && command.CommandText.Contains($"FROM {table}", StringComparison.Ordinal))
+                Interlocked.Add(ref _rows, eventData.ReadCount);
+            return result;
+        }
     }
 
     private static async Task WaitQuietAsync(SimServer sim)

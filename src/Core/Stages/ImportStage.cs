@@ -38,6 +38,9 @@ public sealed class ImportStage(DatasetImporter importer, IDbContextFactory<Self
         public Task<IReadOnlyList<long>> ListItemsAsync(SelfTaughtDbContext db, CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlyList<long>>([datasetId]);
 
+        public Task<IReadOnlyList<long>> ListItemsAsync(SelfTaughtDbContext db, long firstItemId, long lastItemId, CancellationToken cancellationToken) =>
+            Task.FromResult<IReadOnlyList<long>>(datasetId >= firstItemId && datasetId <= lastItemId ? [datasetId] : []);
+
         public async Task<IReadOnlySet<long>> StoredAsync(SelfTaughtDbContext db, IReadOnlyCollection<long> items, CancellationToken cancellationToken) =>
             await db.Datasets.AnyAsync(d => d.Id == datasetId && d.Status == DatasetStatus.Ready, cancellationToken) && items.Contains(datasetId)
                 ? new HashSet<long> { datasetId }

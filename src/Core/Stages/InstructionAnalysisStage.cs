@@ -55,6 +55,16 @@ public sealed class InstructionAnalysisStage(IModelResolver models, IDbContextFa
         public async Task<IReadOnlyList<long>> ListItemsAsync(SelfTaughtDbContext db, CancellationToken cancellationToken) =>
             await db.Instructions.AsNoTracking().Where(i => i.DatasetId == datasetId).OrderBy(i => i.Id).Select(i => i.Id).ToListAsync(cancellationToken);
 
+        public async Task<IReadOnlyList<long>> ListItemsAsync(SelfTaughtDbContext db, long firstItemId, long lastItemId, CancellationToken cancellationToken)
+        {
+            // A seek on the primary key alone: with the dataset in the WHERE clause as well, SQLite prefers the
+            // (DatasetId, RowIndex) index and walks the whole dataset. The id range holds this chunk's rows, plus any of
+            // another dataset imported at the same time, which are dropped here.
+            var rows = await db.Instructions.AsNoTracking().Where(i => i.Id >= firstItemId && i.Id <= lastItemId).OrderBy(i => i.Id)
+                .Select(i => new { i.Id, i.DatasetId }).ToListAsync(cancellationToken);
+            return [.. rows.Where(r => r.DatasetId == datasetId).Select(r => r.Id)];
+        }
+
         public async Task<IReadOnlySet<long>> StoredAsync(SelfTaughtDbContext db, IReadOnlyCollection<long> items, CancellationToken cancellationToken)
         {
             var stored = new HashSet<long>();

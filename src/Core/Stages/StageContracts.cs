@@ -32,6 +32,13 @@ public interface IStageExecution
     /// <summary>Every item of the run, in ascending id order.</summary>
     Task<IReadOnlyList<long>> ListItemsAsync(SelfTaughtDbContext db, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The items of the run with ids in [<paramref name="firstItemId"/>, <paramref name="lastItemId"/>], in ascending id
+    /// order. A chunk calls this for its own range, so it must read only that range (a keyset seek), never every item:
+    /// a run of N items has N / chunk size chunks.
+    /// </summary>
+    Task<IReadOnlyList<long>> ListItemsAsync(SelfTaughtDbContext db, long firstItemId, long lastItemId, CancellationToken cancellationToken);
+
     /// <summary>Of <paramref name="items"/>, those whose result is already stored.</summary>
     Task<IReadOnlySet<long>> StoredAsync(SelfTaughtDbContext db, IReadOnlyCollection<long> items, CancellationToken cancellationToken);
 

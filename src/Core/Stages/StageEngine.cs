@@ -142,7 +142,8 @@ public sealed partial class StageEngine(
                 await FailAsync(stageRunId, ex.Message, cancellationToken);
                 return;
             }
-            var inRange = (await execution.ListItemsAsync(db, cancellationToken)).Where(i => i >= firstItemId && i <= lastItemId).ToList();
+            // Only this chunk's range is read: listing the whole run in every chunk costs N² / chunk size over a run.
+            var inRange = await execution.ListItemsAsync(db, firstItemId, lastItemId, cancellationToken);
             var stored = await execution.StoredAsync(db, inRange, cancellationToken);
             var failed = (await db.StageRunFailures.Where(f => f.StageRunId == stageRunId && f.ItemId >= firstItemId && f.ItemId <= lastItemId)
                 .Select(f => f.ItemId).ToListAsync(cancellationToken)).ToHashSet();
