@@ -95,6 +95,9 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
         public async Task<IReadOnlyList<long>> ListItemsAsync(SelfTaughtDbContext db, CancellationToken cancellationToken) =>
             await EligiblePairs(db, iteration.ExperimentId).Select(p => p.Id).ToListAsync(cancellationToken);
 
+        public async Task<IReadOnlyList<long>> ListItemsAsync(SelfTaughtDbContext db, long firstItemId, long lastItemId, CancellationToken cancellationToken) =>
+            await EligiblePairs(db, iteration.ExperimentId).Where(p => p.Id >= firstItemId && p.Id <= lastItemId).Select(p => p.Id).ToListAsync(cancellationToken);
+
         public async Task<IReadOnlySet<long>> StoredAsync(SelfTaughtDbContext db, IReadOnlyCollection<long> items, CancellationToken cancellationToken)
         {
             var stored = new HashSet<long>();
