@@ -36,6 +36,8 @@ public static class DependencyInjection
         builder.Services.AddSingleton<SelectStage>();
         builder.Services.AddSingleton<IStage>(sp => sp.GetRequiredService<SelectStage>());
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentStages>();
+        builder.Services.AddSingleton<IStage, JudgeStage>();
+        builder.Services.AddSingleton<SelfTaught.Core.Experiments.IterationService>();
 
         // Import: files, uploads and Hugging Face Hub datasets (HF_ENDPOINT, HF_TOKEN), cached beside the database.
         builder.Services.AddOptions<DatasetImporterOptions>().BindConfiguration(DatasetImporterOptions.SectionName)

@@ -114,7 +114,7 @@ internal sealed class StageHost : IAsyncDisposable
             try
             {
                 var (client, candidates) = registry.Resolve(model.Model, model.Endpoint);
-                return new ResolvedModel(client, new ModelCapabilities(false, candidates.Sum(c => c.Options.MaxConcurrentRequests), [.. candidates.Select(c => c.Name)]));
+                return new ResolvedModel(client, new ModelCapabilities(candidates.All(c => c.AcceptsN), candidates.Sum(c => c.Options.MaxConcurrentRequests), [.. candidates.Select(c => c.Name)]));
             }
             catch (InvalidOperationException ex)
             {

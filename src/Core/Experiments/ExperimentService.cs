@@ -168,4 +168,16 @@ public static class SeedStreams
 
     /// <summary>Generation requests: (Generation, pair key, attempt).</summary>
     public const long Generation = 4;
+
+    /// <summary>Placement of y_w as A or B in judgment annotation: (Placement, pair id), from the iteration's seed.</summary>
+    public const long Placement = 10;
+
+    /// <summary>A judge request's seed: (JudgeRequest, pair id, first sample index), from the iteration's seed.</summary>
+    public const long JudgeRequest = 11;
+
+    /// <summary>Which correct judgment is kept: (Keep, pair id), from the iteration's seed.</summary>
+    public const long Keep = 12;
+
+    /// <summary>The full-N subsample under early stop: (FullN, pair id), from the iteration's seed.</summary>
+    public const long FullN = 13;
 }

@@ -53,6 +53,10 @@ public sealed record ExperimentSettings
         if (j.FullNShare is <= 0 or > 1 || double.IsNaN(j.FullNShare))
             problems.Add(Invariant($"settings.judging.fullNShare must be above 0 and at most 1, not {j.FullNShare}."));
         if (j.FullNMinimum < 0) problems.Add(Invariant($"settings.judging.fullNMinimum must not be negative, not {j.FullNMinimum}."));
+        if (j.EarlyStopBatch < 1 || j.EarlyStopBatch > Math.Max(1, j.Samples))
+            problems.Add(Invariant($"settings.judging.earlyStopBatch must be 1–samples ({j.Samples}), not {j.EarlyStopBatch}."));
+        if (j.MaxChoicesPerRequest is < 1 or > 128)
+            problems.Add(Invariant($"settings.judging.maxChoicesPerRequest must be 1–128, not {j.MaxChoicesPerRequest}."));
 
         if (Training.MaxLengthTokens < 1) problems.Add(Invariant($"settings.training.maxLengthTokens must be positive, not {Training.MaxLengthTokens}."));
         return problems;
@@ -111,6 +115,18 @@ public sealed record JudgingSettings
 
     /// <summary>Under early stop, at least this many pairs are judged with all N samples. Default 100.</summary>
     public int FullNMinimum { get; init; } = 100;
+
+    /// <summary>Under early stop, samples drawn at once (in sample-index order) before checking for a correct one. Default 1.</summary>
+    public int EarlyStopBatch { get; init; } = 1;
+
+    /// <summary>
+    /// Ask for several samples in one request (<c>n</c>) where the endpoint accepts it, so the prompt is processed once.
+    /// Default true; where the endpoint has no <c>n</c> (Ollama, llama.cpp) samples are parallel requests either way.
+    /// </summary>
+    public bool BatchSamples { get; init; } = true;
+
+    /// <summary>Most choices asked for in one request. Default 16.</summary>
+    public int MaxChoicesPerRequest { get; init; } = 16;
 }
 
 /// <summary>Training-set settings.</summary>

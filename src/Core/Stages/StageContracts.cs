@@ -47,6 +47,13 @@ public interface IStageExecution
 
     /// <summary>Stores successful outcomes in one transaction; outcomes of items already stored must be skipped.</summary>
     Task WriteAsync(SelfTaughtDbContext db, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called when every item is stored, skipped or failed, before the run is marked Completed, e.g. to store
+    /// statistics over the results. It may run more than once (chunks finishing together), so it must be idempotent.
+    /// An exception here fails the run with its message; results stay stored.
+    /// </summary>
+    Task CompletedAsync(SelfTaughtDbContext db, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Result of processing one item.</summary>

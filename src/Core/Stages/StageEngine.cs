@@ -369,17 +369,38 @@ public sealed partial class StageEngine(
             var stored = await execution.StoredAsync(db, items, cancellationToken);
             var failures = await db.StageRunFailures.Where(f => f.StageRunId == stageRunId).Select(f => f.Message).ToListAsync(cancellationToken);
             if (stored.Count == items.Count)
-                await db.StageRuns.Where(r => r.Id == stageRunId && r.Status == StageStatus.Running)
-                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, StageStatus.Completed).SetProperty(r => r.FinishedAt, Now).SetProperty(r => r.UpdatedAt, Now), cancellationToken);
+            {
+                if (await db.StageRuns.AnyAsync(r => r.Id == stageRunId && r.Status == StageStatus.Running, cancellationToken)
+                    && await CompletedAsync(db, stageRunId, execution, cancellationToken))
+                    await db.StageRuns.Where(r => r.Id == stageRunId && r.Status == StageStatus.Running)
+                        .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, StageStatus.Completed).SetProperty(r => r.FinishedAt, Now).SetProperty(r => r.UpdatedAt, Now), cancellationToken);
+            }
             else if (stored.Count + failures.Count >= items.Count)
                 await FailAsync(stageRunId, failures.LastOrDefault() ?? "The stage did not store its results.", cancellationToken);
             return;
         }
-        var completed = await db.StageRuns
-            .Where(r => r.Id == stageRunId && r.Status == StageStatus.Running && r.Done + r.Failed + r.Skipped >= r.Total)
-            .ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, StageStatus.Completed).SetProperty(r => r.FinishedAt, Now)
-                .SetProperty(r => r.UpdatedAt, Now), cancellationToken);
+        var finished = db.StageRuns.Where(r => r.Id == stageRunId && r.Status == StageStatus.Running && r.Done + r.Failed + r.Skipped >= r.Total);
+        // The stage's own completion work (e.g. statistics) comes first, so a run shown Completed has it. Two chunks
+        // finishing together may both do it: it must be idempotent.
+        if (!await finished.AnyAsync(cancellationToken) || !await CompletedAsync(db, stageRunId, execution, cancellationToken)) return;
+        var completed = await finished.ExecuteUpdateAsync(s => s.SetProperty(r => r.Status, StageStatus.Completed).SetProperty(r => r.FinishedAt, Now)
+            .SetProperty(r => r.UpdatedAt, Now), cancellationToken);
         if (completed > 0) LogCompleted(logger, stageRunId);
+    }
+
+    /// <summary>Runs the stage's completion work; false (and the run failed with the reason) if it threw.</summary>
+    private async Task<bool> CompletedAsync(SelfTaughtDbContext db, long stageRunId, IStageExecution execution, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await execution.CompletedAsync(db, cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            await FailAsync(stageRunId, $"The results are stored, but finishing the run failed: {ex.Message}", cancellationToken);
+            return false;
+        }
     }
 
     private async Task MarkCancelledAsync(long stageRunId, CancellationToken cancellationToken)

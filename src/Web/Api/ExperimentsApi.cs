@@ -190,7 +190,7 @@ public static class ExperimentsApi
         }
     }
 
-    private static IResult StageProblem(ExperimentStageException ex) =>
+    internal static IResult StageProblem(ExperimentStageException ex) =>
         ex.NotFound ? TypedResults.NotFound<object>(new { error = ex.Message })
             : ex.Conflict ? TypedResults.Conflict<object>(new { error = ex.Message })
             : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["settings"] = [ex.Message] });

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using SelfTaught.Core.Data;
+using SelfTaught.Core.Data.Entities;
+
+namespace SelfTaught.Core.Judging;
+
+/// <summary>
+/// What an iteration's judgment annotation produced (DESIGN §1: everything reviewers asked for must be visible).
+/// Agreement comes from the pairs judged with all N samples: under early stop that is the seeded full-N subsample, so
+/// those numbers are estimates (<see cref="AgreementEstimated"/>).
+/// </summary>
+/// <param name="PairsJudged">Pairs with an annotation.</param>
+/// <param name="PairsKept">Pairs with a kept (correct) judgment.</param>
+/// <param name="PairsDropped">Pairs without any correct judgment among their samples.</param>
+/// <param name="PairsWithCorrectShare">Share of judged pairs with at least one correct sample.</param>
+/// <param name="FullNPairs">Pairs judged with all N samples (every pair without early stop).</param>
+/// <param name="SamplesPerPair">N.</param>
+/// <param name="AgreementMean">Share of the full-N pairs' samples whose verdict agrees with the synthetic label; null without full-N pairs.</param>
+/// <param name="AgreementDistribution">For k = 0..N, how many full-N pairs had k correct samples.</param>
+/// <param name="AgreementEstimated">True under early stop: agreement is estimated from the full-N subsample.</param>
+/// <param name="Samples">Samples stored.</param>
+/// <param name="InvalidSamples">Samples whose verdict could not be parsed strictly.</param>
+/// <param name="ParseFailureRate">Invalid samples ÷ samples.</param>
+/// <param name="Calls">Model requests made (an <c>n</c>-batched request counts once).</param>
+/// <param name="PromptTokens">Prompt tokens reported by the server.</param>
+/// <param name="CompletionTokens">Completion tokens reported by the server.</param>
+/// <param name="EarlyStop">Whether the run used early stop.</param>
+public sealed record JudgingStatistics(
+    int PairsJudged, int PairsKept, int PairsDropped, double? PairsWithCorrectShare,
+    int FullNPairs, int SamplesPerPair, double? AgreementMean, IReadOnlyList<int> AgreementDistribution, bool AgreementEstimated,
+    int Samples, int InvalidSamples, double? ParseFailureRate, int Calls, long PromptTokens, long CompletionTokens, bool EarlyStop);
+
+/// <summary>Computes and stores an iteration's statistics in <see cref="Iteration.StatisticsJson"/>.</summary>
+public static class IterationStatistics
+{
+    /// <summary>Property of <see cref="Iteration.StatisticsJson"/> that holds <see cref="JudgingStatistics"/>.</summary>
+    public const string JudgingKey = "judging";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Computes the judging statistics of <paramref name="iterationId"/> from its stored annotations and samples.</summary>
+    public static async Task<JudgingStatistics> ComputeJudgingAsync(SelfTaughtDbContext db, long iterationId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var iteration = await db.Iterations.AsNoTracking().SingleAsync(i => i.Id == iterationId, cancellationToken);
+        var annotations = await db.Annotations.AsNoTracking().Where(a => a.IterationId == iterationId)
+            .Select(a => new AnnotationCounts(a.Status, a.FullN, a.SamplesDrawn, a.CorrectCount)).ToListAsync(cancellationToken);
+        var samples = db.JudgmentSamples.AsNoTracking().Where(s => s.IterationId == iterationId);
+        var sampleCount = await samples.CountAsync(cancellationToken);
+        var invalid = await samples.CountAsync(s => s.Verdict == Verdict.Invalid, cancellationToken);
+        var calls = await samples.CountAsync(s => s.ChoiceIndex == 0, cancellationToken);
+        var promptTokens = await samples.SumAsync(s => (long?)s.PromptTokens, cancellationToken) ?? 0;
+        var completionTokens = await samples.SumAsync(s => (long?)s.CompletionTokens, cancellationToken) ?? 0;
+        return Compute(annotations, iteration.SamplesPerPair, iteration.EarlyStop, sampleCount, invalid, calls, promptTokens, completionTokens);
+    }
+
+    /// <summary>What one annotation contributes to the statistics.</summary>
+    /// <param name="Status">Kept, Dropped or Failed.</param>
+    /// <param name="FullN">Judged with all N samples.</param>
+    /// <param name="SamplesDrawn">Samples drawn.</param>
+    /// <param name="CorrectCount">Samples agreeing with the synthetic label.</param>
+    public sealed record AnnotationCounts(AnnotationStatus Status, bool FullN, int SamplesDrawn, int CorrectCount);
+
+    /// <summary>The statistics of the given annotations and sample totals (pure).</summary>
+    public static JudgingStatistics Compute(IReadOnlyList<AnnotationCounts> annotations, int samplesPerPair, bool earlyStop,
+        int samples, int invalidSamples, int calls, long promptTokens, long completionTokens)
+    {
+        ArgumentNullException.ThrowIfNull(annotations);
+        var kept = annotations.Count(a => a.Status == AnnotationStatus.Kept);
+        var dropped = annotations.Count(a => a.Status == AnnotationStatus.Dropped);
+        var full = annotations.Where(a => a.FullN).ToList();
+        var distribution = new int[samplesPerPair + 1];
+        foreach (var a in full) distribution[Math.Clamp(a.CorrectCount, 0, samplesPerPair)]++;
+        var fullDrawn = full.Sum(a => (long)a.SamplesDrawn);
+        return new JudgingStatistics(
+            annotations.Count, kept, dropped, annotations.Count == 0 ? null : (double)kept / annotations.Count,
+            full.Count, samplesPerPair, fullDrawn == 0 ? null : (double)full.Sum(a => (long)a.CorrectCount) / fullDrawn, distribution, earlyStop,
+            samples, invalidSamples, samples == 0 ? null : (double)invalidSamples / samples, calls, promptTokens, completionTokens, earlyStop);
+    }
+
+    /// <summary>Reads the judging statistics stored in an iteration, if any.</summary>
+    public static JudgingStatistics? ReadJudging(string? statisticsJson) =>
+        Read(statisticsJson)?[JudgingKey] is { } node ? node.Deserialize<JudgingStatistics>(Json) : null;
+
+    /// <summary>
+    /// Computes the judging statistics, stores them under <see cref="JudgingKey"/> (other keys are kept) and marks the
+    /// iteration Judged.
+    /// </summary>
+    public static async Task StoreJudgingAsync(SelfTaughtDbContext db, long iterationId, long stageRunId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        var statistics = await ComputeJudgingAsync(db, iterationId, cancellationToken);
+        var iteration = await db.Iterations.SingleAsync(i => i.Id == iterationId, cancellationToken);
+        var root = Read(iteration.StatisticsJson) ?? [];
+        var node = JsonSerializer.SerializeToNode(statistics, Json)!.AsObject();
+        node["stageRunId"] = stageRunId;
+        root[JudgingKey] = node;
+        iteration.StatisticsJson = root.ToJsonString();
+        if (iteration.Status is IterationStatus.Created or IterationStatus.Judging) iteration.Status = IterationStatus.Judged;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    private static JsonObject? Read(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json)) return null;
+        try
+        {
+            return JsonNode.Parse(json) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
