@@ -144,6 +144,46 @@ public sealed class JudgeStageTests
     }
 
     [Fact]
+    public async Task Judge_OnAnEndpointThatAcceptsN_AsksForAllSamplesInOneRequest_AndStoresEachChoice()
+    {
+        await using var sim = await SimServer.StartAsync(new SimOptions { JudgeAccuracy = 0.7 }, Ct);
+        await using var host = await StageHost.StartAsync(sim, new()
+        {
+            ["Inference:Endpoints:0:Kind"] = "OpenAICompatible",
+            ["Inference:Endpoints:0:BaseUrl"] = sim.OpenAIBaseUri.ToString(),
+            ["Inference:Endpoints:0:AcceptsN"] = "true",
+        });
+        var (experimentId, pairIds) = await SeedPairsAsync(host, pairs: 5, seed: 21);
+        var iterations = host.Host.Services.GetRequiredService<IterationService>();
+        var estimate = await iterations.EstimateJudgeAsync(experimentId, 1, new JudgeOverrides(Samples: 6), Ct);
+        var run = await iterations.StartJudgeAsync(experimentId, 1, new JudgeOverrides(Samples: 6), Ct);
+        var finished = await host.WaitForAsync(run.Id, r => r.Status is StageStatus.Completed or StageStatus.Failed);
+
+        await using var db = host.Db();
+        var iteration = await db.Iterations.AsNoTracking().SingleAsync(i => i.ExperimentId == experimentId, Ct);
+        var samples = await db.JudgmentSamples.AsNoTracking().Where(s => s.IterationId == iteration.Id).OrderBy(s => s.PairId).ThenBy(s => s.SampleIndex).ToListAsync(Ct);
+        var judgeRequests = sim.Stats.ChatRequests.Where(r => r.Messages.Any(m => m.Content.Contains("impartial judge", StringComparison.Ordinal))).ToList();
+
+        Assert.Equal(StageStatus.Completed, finished.Status);
+        Assert.Equal(5, estimate.Calls);
+        Assert.Equal(5, judgeRequests.Count);
+        Assert.All(judgeRequests, r => Assert.Equal(6, r.N));
+        Assert.Equal(30, samples.Count);
+        foreach (var pairId in pairIds.Eligible)
+        {
+            var own = samples.Where(s => s.PairId == pairId).ToList();
+            Assert.Equal(Enumerable.Range(0, 6), own.Select(s => s.ChoiceIndex));
+            Assert.All(own, s => Assert.Equal(JudgePlan.RequestSeed(iteration.Seed, pairId, 0), s.RequestSeed));
+            // Distinct choices, each the sample SimBackend makes for seed s + k; usage is on the request's first choice.
+            Assert.Equal(6, own.Select(s => s.RawCompletion).Distinct().Count());
+            Assert.NotNull(own[0].CompletionTokens);
+            Assert.All(own.Skip(1), s => Assert.Null(s.CompletionTokens));
+        }
+        var statistics = IterationStatistics.ReadJudging(iteration.StatisticsJson)!;
+        Assert.Equal(5, statistics.Calls);
+    }
+
+    [Fact]
     public async Task Judge_WithTheSameSeed_PlacesAndSamplesIdentically()
     {
         async Task<List<(long Pair, Position Placement, int Index, string? Text, int? Kept)>> RunAsync()
