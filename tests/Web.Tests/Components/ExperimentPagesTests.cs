@@ -168,6 +168,73 @@ public sealed class ExperimentPagesTests : DatabaseBunitContext
         Assert.Contains("gsm8k / main / q2", row.TextContent);
     }
 
+    [Fact]
+    public async Task IterationPanel_EstimatesStartsJudging_ShowsStatistics_AndChoosesAModel()
+    {
+        var pool = await SeedDatasetAsync("pool", DatasetRole.InstructionPool);
+        var experiment = await Services.GetRequiredService<ExperimentService>().CreateAsync(
+            new CreateExperimentRequest { Name = "it", DatasetId = pool, SeedModel = new("llama3.1:8b"), Seed = 5 }, cancellationToken: Cancellation);
+        long iterationId;
+        await using (var db = Database.CreateContext())
+        {
+            iterationId = await db.Iterations.Where(i => i.ExperimentId == experiment.Id).Select(i => i.Id).SingleAsync(Cancellation);
+            for (var i = 0; i < 4; i++)
+                db.Pairs.Add(new Pair { ExperimentId = experiment.Id, Method = PairMethod.Labeled, Prompt = $"x{i}", Chosen = "good", Rejected = "bad", Status = PairStatus.Ready, CreatedAt = DateTime.UtcNow });
+            await db.SaveChangesAsync(Cancellation);
+        }
+        var cut = Render<ExperimentPage>(p => p.Add(x => x.Id, experiment.Id));
+        cut.WaitForAssertion(() => cut.Find("#judge-1-estimate"));
+
+        cut.FindComponents<MudBlazor.MudNumericField<int>>().Single(f => f.Instance.Label == "Samples N").Find("input").Change("5");
+        await cut.InvokeAsync(() => cut.Find("#judge-1-estimate").Click());
+        cut.WaitForAssertion(() => Assert.Contains("4 items: 20 calls", cut.Find("#judge-1-estimate-result").TextContent));
+        await cut.InvokeAsync(() => cut.Find("#judge-1-start").Click());
+        cut.WaitForAssertion(() => Assert.Contains("Queued", cut.Find("#judge-1-running").TextContent));
+        await using (var db = Database.CreateContext())
+        {
+            var run = await db.StageRuns.SingleAsync(Cancellation);
+            Assert.Equal((StageKind.Judge, iterationId), (run.Kind, run.IterationId));
+            Assert.Contains("\"samples\":5", run.SettingsJson);
+            // Judgments as the stage writes them: 3 kept pairs (4, 2, 5 correct of 5) and 1 dropped.
+            var pairs = await db.Pairs.Where(p => p.ExperimentId == experiment.Id).OrderBy(p => p.Id).Select(p => p.Id).ToListAsync(Cancellation);
+            int[] correct = [4, 2, 5, 0];
+            for (var i = 0; i < 4; i++)
+            {
+                var annotation = new Annotation
+                {
+                    IterationId = iterationId, PairId = pairs[i], JudgePrompt = "p", Status = correct[i] > 0 ? AnnotationStatus.Kept : AnnotationStatus.Dropped,
+                    KeptSampleIndex = correct[i] > 0 ? 0 : null, FullN = true, SamplesDrawn = 5, CorrectCount = correct[i], CreatedAt = DateTime.UtcNow,
+                };
+                db.Annotations.Add(annotation);
+                await db.SaveChangesAsync(Cancellation);
+                db.JudgmentSamples.AddRange(Enumerable.Range(0, 5).Select(k => new JudgmentSample
+                {
+                    AnnotationId = annotation.Id, IterationId = iterationId, PairId = pairs[i], SampleIndex = k, Correct = k < correct[i],
+                    Verdict = k < correct[i] ? Verdict.A : Verdict.B, RawCompletion = "[[A]]", CreatedAt = DateTime.UtcNow,
+                }));
+            }
+            await db.SaveChangesAsync(Cancellation);
+        }
+
+        var judged = Render<ExperimentPage>(p => p.Add(x => x.Id, experiment.Id));
+        judged.WaitForAssertion(() => Assert.Contains("4", judged.Find("#stat-1-judged").TextContent));
+        Assert.Contains("55%", judged.Find("#iteration-1-rates").TextContent); // 11 of 20 samples agree
+        Assert.Contains("75%", judged.Find("#iteration-1-rates").TextContent); // 3 of 4 pairs have a correct sample
+        Assert.Contains("Another run judges only the pairs made since", judged.Find("#judge-1-settings").TextContent);
+
+        await judged.InvokeAsync(() => judged.Find("#candidate-1-register").Click());
+        judged.WaitForAssertion(() => Assert.Contains("name is required", judged.Find("#candidate-1-error").TextContent));
+        judged.Find("#candidate-1-name").Change("step 100");
+        judged.Find("#candidate-1-model").Change("judge-it1");
+        await judged.InvokeAsync(() => judged.Find("#candidate-1-register").Click());
+        judged.WaitForAssertion(() => Assert.Single(judged.FindAll("#iteration-1-candidates tbody tr")));
+        await judged.InvokeAsync(() => judged.FindAll("#iteration-1-candidates button").Single().Click());
+
+        judged.WaitForAssertion(() => Assert.Contains("judge-it1", judged.Find("#iteration-2-judge").TextContent));
+        Assert.Contains("M1", judged.Find("#iteration-1-candidates").TextContent);
+        Assert.Equal(2, judged.FindAll("#experiment-iterations tbody tr").Count);
+    }
+
     private static string OneLine(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " ");
 
     private async Task<long> SeedDatasetAsync(string name, DatasetRole role)

@@ -50,6 +50,8 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         Services.AddSingleton<SelectStage>();
         Services.AddSingleton<IStage>(sp => sp.GetRequiredService<SelectStage>());
         Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentStages>();
+        Services.AddSingleton<IStage, JudgeStage>();
+        Services.AddSingleton<SelfTaught.Core.Experiments.IterationService>();
         // Imports as the app starts them; the Hub client points at a closed loopback port, so no test reaches the internet.
         Services.AddSingleton(new DatabaseOptions { ConnectionString = Database.ConnectionString, FilePath = Database.FilePath });
         Services.AddSingleton(sp => new HuggingFaceHubClient(new HttpClient(), new HuggingFaceHubSettings { Endpoint = new Uri("http://127.0.0.1:9") },
