@@ -8,7 +8,10 @@ namespace SelfTaught.Core.Training;
 /// <param name="SampleIndex">Its index among the pair's N samples.</param>
 /// <param name="Verdict">The parsed verdict; null when the call failed.</param>
 /// <param name="Correct">Whether the verdict equals the gold label; null when the call failed.</param>
-/// <param name="CompletionLength">Characters of the raw completion; null when there is none.</param>
+/// <param name="CompletionLength">
+/// Characters of the raw completion; null when there is none. The stage reads it as the database counts characters
+/// (SQLite's <c>length()</c>: code points), so a character outside the BMP counts once, not twice as in .NET.
+/// </param>
 /// <param name="Model">Model identity that wrote it.</param>
 /// <param name="Endpoint">Endpoint that served it.</param>
 /// <param name="Temperature">Sampling temperature.</param>
@@ -24,7 +27,7 @@ public sealed record SampleInfo(
 /// <param name="HeldOut">The pair is held out for checkpoint selection: it never enters a training set.</param>
 /// <param name="Status">Kept, Dropped (no correct sample), Failed or Pending.</param>
 /// <param name="Gold">The synthetic label: the position of y_w.</param>
-/// <param name="PromptLength">Characters of the rendered user judge prompt.</param>
+/// <param name="PromptLength">Characters of the rendered user judge prompt (counted like <see cref="SampleInfo.CompletionLength"/>).</param>
 /// <param name="TemplateId">Judge template whose system text precedes the user prompt.</param>
 /// <param name="KeptSampleIndex">Sample index of the kept correct judgment.</param>
 /// <param name="FullN">All N samples were drawn.</param>

@@ -71,6 +71,7 @@ public static class TrainingSetsApi
     /// <summary>Media type of the JSONL downloads.</summary>
     public const string JsonLinesType = "application/jsonl";
 
+    /// <summary>Maps the <c>build-training-set</c> stage route, its estimate, the training-set summary and the downloads.</summary>
     public static RouteGroupBuilder MapTrainingSetsApi(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/experiments/{id:long}/iterations/{n:int}").WithTags("Training sets");
