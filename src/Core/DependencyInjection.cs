@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using SelfTaught.Core.Data;
 using SelfTaught.Core.Prompts;
 using SelfTaught.Core.Stages;
+using SelfTaught.Core.Training;
 using SelfTaught.Core.Import;
 using SelfTaught.Core.Import.Hub;
 using Microsoft.Extensions.Options;
@@ -35,9 +36,15 @@ public static class DependencyInjection
         builder.Services.AddSingleton<IStage, ImportStage>();
         builder.Services.AddSingleton<SelectStage>();
         builder.Services.AddSingleton<IStage>(sp => sp.GetRequiredService<SelectStage>());
+        builder.Services.AddSingleton<IStage, BuildTrainingSetStage>();
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentStages>();
         builder.Services.AddSingleton<IStage, JudgeStage>();
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.IterationService>();
+
+        // Training-set exports: Exports:Folder, default "exports" beside the database file (the app's data folder).
+        builder.Services.AddOptions<TrainingExportOptions>().BindConfiguration(TrainingExportOptions.SectionName)
+            .PostConfigure<IHostEnvironment, DatabaseOptions>((options, host, database) =>
+                options.Folder = TrainingExportOptions.Resolve(options.Folder, host.ContentRootPath, database.FilePath));
 
         // Import: files, uploads and Hugging Face Hub datasets (HF_ENDPOINT, HF_TOKEN), cached beside the database.
         builder.Services.AddOptions<DatasetImporterOptions>().BindConfiguration(DatasetImporterOptions.SectionName)

@@ -169,6 +169,12 @@ public static class SeedStreams
     /// <summary>Generation requests: (Generation, pair key, attempt).</summary>
     public const long Generation = 4;
 
+    /// <summary>Label balancing of a training set: (iteration seed, Balance) is the balance seed; each pair ranks by (balance seed, pair id).</summary>
+    public const long Balance = 5;
+
+    /// <summary>The incorrect sample a DPO row rejects: (iteration seed, DpoRejected) is the stream's seed; each pair draws with (that seed, pair id).</summary>
+    public const long DpoRejected = 6;
+
     /// <summary>Placement of y_w as A or B in judgment annotation: (Placement, pair id), from the iteration's seed.</summary>
     public const long Placement = 10;
 

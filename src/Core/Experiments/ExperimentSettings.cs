@@ -134,4 +134,11 @@ public sealed record TrainingSettings
 {
     /// <summary>Rows estimated longer than this many tokens are flagged. Default 4,096 (paper).</summary>
     public int MaxLengthTokens { get; init; } = 4_096;
+
+    /// <summary>
+    /// Leave rows estimated longer than <see cref="MaxLengthTokens"/> out of the training set (before balancing) instead
+    /// of only flagging them. Default false: they are kept, counted and marked in the manifest, because trainers
+    /// truncate such rows at their max_length, which can cut the verdict off the end of the judgment.
+    /// </summary>
+    public bool ExcludeOverMaxLength { get; init; }
 }

@@ -15,6 +15,16 @@ namespace SelfTaught.Core.Experiments;
 /// <param name="ModelCalls">Always 0: selection calls no model.</param>
 public sealed record SelectionPreview(int PoolSize, int Analyzed, int Matching, int Selected, int BenchmarkDatasets, int BenchmarkPrompts, int ModelCalls = 0);
 
+/// <summary>Optional overrides of a <c>build-training-set</c> run; omitted fields take the experiment's training settings.</summary>
+public sealed record BuildTrainingSetRequest
+{
+    /// <summary>Rows estimated longer than this many tokens are flagged (experiment default: 4,096).</summary>
+    public int? MaxLengthTokens { get; init; }
+
+    /// <summary>Leave over-long rows out instead of only flagging them (experiment default: false).</summary>
+    public bool? ExcludeOverMaxLength { get; init; }
+}
+
 /// <summary>A stage cannot start; the message says why (shown as a 400/409 by the API and in the UI).</summary>
 public sealed class ExperimentStageException(string message, bool conflict = false, bool notFound = false) : Exception(message)
 {
@@ -83,6 +93,79 @@ public sealed class ExperimentStages(IDbContextFactory<SelfTaughtDbContext> cont
         if (selected > 0) await db.ExperimentInstructions.Where(i => i.ExperimentId == experimentId).ExecuteDeleteAsync(cancellationToken);
         return await engine.CreateAsync(StageKind.Select, settings, experimentId: experimentId, cancellationToken: cancellationToken);
     }
+
+    /// <summary>
+    /// What building iteration <paramref name="iteration"/>'s training set costs: no model calls; its items are the
+    /// kept judgments of pairs not held out.
+    /// </summary>
+    /// <exception cref="ExperimentStageException">No such experiment or iteration.</exception>
+    public async Task<CostEstimate> EstimateBuildTrainingSetAsync(long experimentId, int iteration, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await FindAsync(db, experimentId, cancellationToken);
+        var found = await FindIterationAsync(db, experimentId, iteration, cancellationToken);
+        var kept = await db.Annotations.CountAsync(a => a.IterationId == found.Id && a.Status == AnnotationStatus.Kept && !a.Pair!.HeldOut, cancellationToken);
+        var heldOut = await db.Annotations.CountAsync(a => a.IterationId == found.Id && a.Pair!.HeldOut, cancellationToken);
+        return new CostEstimate(0, 0, 0, kept,
+        [
+            "Building a training set calls no model: it reads the stored judgments and writes files.",
+            $"{kept:N0} kept judgments of pairs not held out; {heldOut:N0} annotations of held-out pairs stay out.",
+            "Labels are balanced by truncation, so the set holds at most twice the smaller label's count.",
+        ]);
+    }
+
+    /// <summary>
+    /// Starts the <c>build-training-set</c> stage of iteration <paramref name="iteration"/>: the settings are the
+    /// experiment's training settings with <paramref name="request"/>'s fields, where given, in their place. A build
+    /// replaces the iteration's previous training set when it completes.
+    /// </summary>
+    /// <returns>The stage run.</returns>
+    /// <exception cref="ExperimentStageException">
+    /// Why it cannot start: no such experiment or iteration (not found); the iteration is not judged, its judge run is
+    /// unfinished, a model trained on its set is registered, there is nothing to train on, or a build is running
+    /// (conflict); bad settings (bad request). Nothing was changed.
+    /// </exception>
+    public async Task<StageRun> StartBuildTrainingSetAsync(long experimentId, int iteration, BuildTrainingSetRequest? request = null,
+        CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var experiment = await FindAsync(db, experimentId, cancellationToken);
+        var found = await FindIterationAsync(db, experimentId, iteration, cancellationToken);
+        var training = ExperimentSettings.FromJson(experiment.SettingsJson).Training ?? new TrainingSettings();
+        var settings = new TrainingSetBuildSettings
+        {
+            MaxLengthTokens = request?.MaxLengthTokens ?? training.MaxLengthTokens,
+            ExcludeOverMaxLength = request?.ExcludeOverMaxLength ?? training.ExcludeOverMaxLength,
+        };
+        if (settings.Problems() is { Count: > 0 } problems) throw new ExperimentStageException(string.Join(" ", problems));
+
+        var judging = await db.StageRuns.AsNoTracking()
+            .Where(r => r.IterationId == found.Id && r.Kind == StageKind.Judge && Unfinished.Contains(r.Status))
+            .Select(r => new { r.Id, r.Status }).FirstOrDefaultAsync(cancellationToken);
+        if (judging is not null)
+            throw new ExperimentStageException(
+                $"Iteration {iteration} of experiment {experimentId} is still being judged (stage run {judging.Id} is {judging.Status.ToString().ToLowerInvariant()}); let it finish first.", conflict: true);
+        if (found.Status is IterationStatus.Created or IterationStatus.Judging)
+            throw new ExperimentStageException(
+                $"Iteration {iteration} of experiment {experimentId} has not been judged yet (status {found.Status}); run its judge stage to completion first.", conflict: true);
+        var models = await db.CandidateModels.CountAsync(m => m.IterationId == found.Id, cancellationToken);
+        if (models > 0)
+            throw new ExperimentStageException(
+                $"Iteration {iteration} of experiment {experimentId} has {models} registered model(s) trained on its training set; rebuilding would change the data they were trained on. Start a new experiment instead.", conflict: true);
+        try
+        {
+            await BuildTrainingSetStage.EnsureSomethingToTrainOnAsync(db, found.Id, iteration, experimentId, cancellationToken);
+            return await engine.CreateAsync(StageKind.BuildTrainingSet, settings, experimentId: experimentId, iterationId: found.Id, cancellationToken: cancellationToken);
+        }
+        catch (StageException ex)
+        {
+            throw new ExperimentStageException(ex.Message, conflict: true);
+        }
+    }
+
+    private static async Task<Iteration> FindIterationAsync(SelfTaughtDbContext db, long experimentId, int number, CancellationToken cancellationToken) =>
+        await db.Iterations.AsNoTracking().SingleOrDefaultAsync(i => i.ExperimentId == experimentId && i.Number == number, cancellationToken)
+        ?? throw new ExperimentStageException($"Experiment {experimentId} has no iteration {number}.", notFound: true);
 
     private static async Task<Experiment> FindAsync(SelfTaughtDbContext db, long experimentId, CancellationToken cancellationToken) =>
         await db.Experiments.AsNoTracking().SingleOrDefaultAsync(e => e.Id == experimentId, cancellationToken)

@@ -10,5 +10,6 @@ public static class ApiEndpoints
             .MapBackendsApi()
             .MapStageRunsApi()
             .MapExperimentsApi()
-            .MapIterationsApi();
+            .MapIterationsApi()
+            .MapTrainingSetsApi();
 }

@@ -19,6 +19,9 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
 {
     protected TempSqliteDatabase Database { get; } = new();
 
+    /// <summary>Where built training sets are written; deleted on dispose.</summary>
+    protected string ExportFolder { get; } = Path.Combine(Path.GetTempPath(), "selftaught-bunit-exports-" + Guid.NewGuid().ToString("N"));
+
     /// <summary>Records the jobs the stage engine enqueues; nothing runs in component tests.</summary>
     protected RecordingStageScheduler Scheduler { get; } = new();
 
@@ -52,6 +55,8 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentStages>();
         Services.AddSingleton<IStage, JudgeStage>();
         Services.AddSingleton<SelfTaught.Core.Experiments.IterationService>();
+        Services.AddSingleton(Options.Create(new SelfTaught.Core.Training.TrainingExportOptions { Folder = ExportFolder }));
+        Services.AddSingleton<IStage, BuildTrainingSetStage>();
         // Imports as the app starts them; the Hub client points at a closed loopback port, so no test reaches the internet.
         Services.AddSingleton(new DatabaseOptions { ConnectionString = Database.ConnectionString, FilePath = Database.FilePath });
         Services.AddSingleton(sp => new HuggingFaceHubClient(new HttpClient(), new HuggingFaceHubSettings { Endpoint = new Uri("http://127.0.0.1:9") },
@@ -70,6 +75,7 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         // Components go first: a page may still be querying the file.
         await base.DisposeAsyncCore();
         Database.Dispose();
+        DeleteExports();
     }
 
     protected override void Dispose(bool disposing)
@@ -78,6 +84,12 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         if (disposing)
         {
             Database.Dispose();
+            DeleteExports();
         }
+    }
+
+    private void DeleteExports()
+    {
+        try { Directory.Delete(ExportFolder, recursive: true); } catch (DirectoryNotFoundException) { /* nothing built */ }
     }
 }
