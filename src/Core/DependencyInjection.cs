@@ -35,6 +35,8 @@ public static class DependencyInjection
         builder.Services.AddSingleton<IStage, ImportStage>();
         builder.Services.AddSingleton<SelectStage>();
         builder.Services.AddSingleton<IStage>(sp => sp.GetRequiredService<SelectStage>());
+        builder.Services.AddSingleton<GeneratePairsStage>();
+        builder.Services.AddSingleton<IStage>(sp => sp.GetRequiredService<GeneratePairsStage>());
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentStages>();
 
         // Import: files, uploads and Hugging Face Hub datasets (HF_ENDPOINT, HF_TOKEN), cached beside the database.
