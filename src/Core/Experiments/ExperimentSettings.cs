@@ -94,6 +94,16 @@ public sealed record GenerationSettings
     /// <summary>Labeled or graded sources mixed with the synthetic pairs (paper Table 6); at most one per kind. Default none.</summary>
     public IReadOnlyList<PairMixSource> Mix { get; init; } = [];
 
+    /// <summary>Equal when every setting is, the mix sources compared in order.</summary>
+    public bool Equals(GenerationSettings? other) =>
+        other is not null && Method == other.Method && Temperature.Equals(other.Temperature) && TopP.Equals(other.TopP)
+        && MaxTokens == other.MaxTokens && MaxAttempts == other.MaxAttempts && HeldOutShare.Equals(other.HeldOutShare)
+        && IncludeSynthetic == other.IncludeSynthetic && GradedSamples == other.GradedSamples
+        && (ReferenceEquals(Mix, other.Mix) || (Mix is not null && other.Mix is not null && Mix.SequenceEqual(other.Mix)));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Method, Temperature, TopP, MaxTokens, MaxAttempts, HeldOutShare, IncludeSynthetic, Mix?.Count ?? -1);
+
     /// <summary>Kinds a <see cref="PairMixSource"/> may have.</summary>
     public static IReadOnlyList<PairMethod> MixKinds { get; } = [PairMethod.HelpSteer2, PairMethod.HhRlhf, PairMethod.GradedMath];
 

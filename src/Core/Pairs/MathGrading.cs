@@ -24,9 +24,9 @@ public sealed record GradedPairChoice(int? Chosen, int? Rejected, string? Proble
 /// get y_w when the final solution agrees with the ground truth and y_l vice versa"). Pure functions.
 /// </summary>
 /// <remarks>
-/// The final answer of a solution is the first number after its <b>last</b> <c>####</c> (GSM8K's own format); when the
-/// text has no <c>####</c>, or nothing numeric follows it, it is the <b>last</b> number in the text (a model answering
-/// in prose usually ends with its result). Numbers are normalized before they are compared: a leading <c>$</c>, thousands
+/// The final answer of a solution is the first number after its <b>last</b> <c>####</c>, on the marker's line (GSM8K's
+/// own format); when the text has no <c>####</c>, or no number follows it on its line, it is the <b>last</b> number in
+/// the text (a model answering in prose usually ends with its result). Numbers are normalized before they are compared: a leading <c>$</c>, thousands
 /// separators (<c>1,000</c>) and spaces go, a decimal part of zeros goes (<c>18.00</c> → <c>18</c>, <c>2.50</c> →
 /// <c>2.5</c>), and <c>-0</c> is <c>0</c>. Fractions and words ("eighteen") are not understood: such a solution has no
 /// answer and counts as incorrect.
@@ -47,7 +47,9 @@ public static partial class MathAnswers
         var marker = solution.LastIndexOf(FinalAnswerMarker, StringComparison.Ordinal);
         if (marker >= 0)
         {
-            var after = NumberPattern().Match(solution, marker + FinalAnswerMarker.Length);
+            var start = marker + FinalAnswerMarker.Length;
+            var end = solution.IndexOfAny(['\n', '\r'], start);
+            var after = NumberPattern().Match(end < 0 ? solution[start..] : solution[start..end]);
             if (after.Success) return Normalize(after);
         }
         Match? last = null;
