@@ -82,7 +82,7 @@ public sealed class GeneratePairsStageTests
         var requests = GeneratorRequests(sim);
         Assert.Equal(54, requests.Count);
         var expectedSeeds = pairs.SelectMany(p => new[] { PairSeeds.ResponseStep, PairSeeds.RejectedStep }
-            .Select(step => PairSeeds.Request(11, method, rows[p.InstructionId!.Value].RowIndex, step, 0))).Order();
+            .Select(step => Seeds.Derive(11, SeedStreams.Generation, (long)method, rows[p.InstructionId!.Value].RowIndex, step, 0))).Order();
         Assert.Equal(expectedSeeds, requests.Select(r => r.Seed!.Value).Order());
         Assert.All(requests, r => Assert.Equal((0.7, 0.9, 2048, "sim-generator"), (Math.Round(r.Temperature!.Value, 3), Math.Round(r.TopP!.Value, 3), r.MaxTokens, r.Model)));
         var details = JsonSerializer.Deserialize<SyntheticPairDetails>(pairs[0].DetailsJson!, StageJson.Options)!;
@@ -146,7 +146,8 @@ public sealed class GeneratePairsStageTests
 
         await using var db = host.Db();
         var expected = (await db.Instructions.AsNoTracking().Where(i => i.DatasetId == pool).ToListAsync(Ct))
-            .Where(i => PairSeeds.IsHeldOut(21, PairMethod.ModifiedInstruction, i.RowIndex, 0.1)).Select(i => i.Id).Order().ToList();
+            .Where(i => Seeds.Derive(21, SeedStreams.HeldOut, (long)PairMethod.ModifiedInstruction, i.RowIndex) / (double)(1L << 31) < 0.1)
+            .Select(i => i.Id).Order().ToList();
         Assert.Equal(expected, first);
         // 300 draws at 10%: mean 30, standard deviation about 5.
         Assert.InRange(first.Count, 15, 45);
@@ -293,7 +294,7 @@ public sealed class GeneratePairsStageTests
             var details = JsonSerializer.Deserialize<GradedPairDetails>(pair.DetailsJson!, StageJson.Options)!;
             Assert.Equal((PairMethod.GradedMath, question.Text, MathAnswers.Normalize(question.ReferenceAnswer)), (pair.Method, pair.Prompt, details.Reference));
             Assert.Equal(4, details.Solutions.Count);
-            Assert.Equal(details.Solutions.Select((_, k) => PairSeeds.Request(2, PairMethod.GradedMath, question.RowIndex, k, 0)), details.Solutions.Select(s => s.Seed));
+            Assert.Equal(details.Solutions.Select((_, k) => Seeds.Derive(2, SeedStreams.Generation, (long)PairMethod.GradedMath, question.RowIndex, k, 0)), details.Solutions.Select(s => s.Seed));
             // The stored grades are what the grader says of the stored texts.
             Assert.All(details.Solutions, s => Assert.Equal(MathAnswers.Grade(s.Index, s.Text, question.ReferenceAnswer).Correct, s.Correct));
             var correct = details.Solutions.Count(s => s.Correct);

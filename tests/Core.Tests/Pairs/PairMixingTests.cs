@@ -51,6 +51,10 @@ public class PairMixingTests
         Assert.InRange(held, 900, 1_100);
         Assert.Equal(held, Enumerable.Range(0, 20_000).Count(i => PairSeeds.IsHeldOut(3, PairMethod.ModifiedInstruction, i, 0.05)));
         Assert.Equal(0, Enumerable.Range(0, 1_000).Count(i => PairSeeds.IsHeldOut(3, PairMethod.ModifiedInstruction, i, 0)));
+        // The rule itself, spelled out: Derive(seed, HeldOut, method, row index) / 2^31 below the share.
+        Assert.All(Enumerable.Range(0, 2_000), i => Assert.Equal(
+            Seeds.Derive(3, SeedStreams.HeldOut, (long)PairMethod.ModifiedInstruction, i) / 2147483648.0 < 0.05,
+            PairSeeds.IsHeldOut(3, PairMethod.ModifiedInstruction, i, 0.05)));
         // A larger share holds out a superset: the draw per pair is fixed, only the threshold moves.
         Assert.All(Enumerable.Range(0, 2_000).Where(i => PairSeeds.IsHeldOut(3, PairMethod.HhRlhf, i, 0.05)),
             i => Assert.True(PairSeeds.IsHeldOut(3, PairMethod.HhRlhf, i, 0.2)));
