@@ -9,5 +9,6 @@ public static class ApiEndpoints
             .MapInstructionsApi()
             .MapBackendsApi()
             .MapStageRunsApi()
-            .MapExperimentsApi();
+            .MapExperimentsApi()
+            .MapPairsApi();
 }
