@@ -209,7 +209,7 @@ public sealed partial class ExperimentStages
                 throw new ExperimentStageException(Invariant(
                     $"{field}.{(source.Count is null ? "ratio" : "count")} asks for {count:N0} {source.Kind} pairs, but dataset {source.DatasetId} ('{candidates.DatasetName}') has only {candidates.Rows.Count:N0} usable rows{skipped}."));
             }
-            mix.Add(new MixPlan(i, new ResolvedMixSource(source.DatasetId, source.Kind, count), candidates,
+            mix.Add(new MixPlan(i, new ResolvedMixSource(source.DatasetId, source.Kind, count, candidates.Skipped), candidates,
                 MixSelection.Choose(candidates.Rows, count, experiment.Seed, source.Kind)));
         }
         return new GeneratePairsPlan(experiment, generation, synthetic, mix);

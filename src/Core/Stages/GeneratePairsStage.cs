@@ -18,7 +18,8 @@ namespace SelfTaught.Core.Stages;
 /// <param name="DatasetId">The dataset.</param>
 /// <param name="Kind">HelpSteer2, HhRlhf or GradedMath.</param>
 /// <param name="Count">Rows drawn from it (questions, for graded math).</param>
-public sealed record ResolvedMixSource(long DatasetId, PairMethod Kind, int Count);
+/// <param name="Skipped">Rows of the dataset that cannot be drawn (HelpSteer2 pairs of equal weighted score, questions without a numeric answer), counted at start.</param>
+public sealed record ResolvedMixSource(long DatasetId, PairMethod Kind, int Count, int Skipped = 0);
 
 /// <summary>The settings snapshot of a <c>generate-pairs</c> run (stored in <see cref="StageRun.SettingsJson"/>).</summary>
 public sealed record GeneratePairsRunSettings

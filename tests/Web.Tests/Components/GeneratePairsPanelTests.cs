@@ -106,7 +106,7 @@ public sealed class GeneratePairsPanelTests : DatabaseBunitContext
         await cut.InvokeAsync(() => cut.Find("#gp-start").Click());
         await using var check = Database.CreateContext();
         var run = await check.StageRuns.AsNoTracking().SingleAsync(Cancellation);
-        Assert.Contains($"\"mix\":[{{\"datasetId\":{hh},\"kind\":\"HhRlhf\",\"count\":3}}]", run.SettingsJson, StringComparison.Ordinal);
+        Assert.Contains($"\"mix\":[{{\"datasetId\":{hh},\"kind\":\"HhRlhf\",\"count\":3,\"skipped\":0}}]", run.SettingsJson, StringComparison.Ordinal);
         Assert.Contains("\"includeSynthetic\":false", run.SettingsJson, StringComparison.Ordinal);
     }
 
