@@ -37,6 +37,8 @@ public static class DependencyInjection
         builder.Services.AddSingleton<SelectStage>();
         builder.Services.AddSingleton<IStage>(sp => sp.GetRequiredService<SelectStage>());
         builder.Services.AddSingleton<IStage, BuildTrainingSetStage>();
+        builder.Services.AddSingleton<GeneratePairsStage>();
+        builder.Services.AddSingleton<IStage>(sp => sp.GetRequiredService<GeneratePairsStage>());
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentStages>();
         builder.Services.AddSingleton<IStage, JudgeStage>();
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.IterationService>();

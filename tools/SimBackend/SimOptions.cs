@@ -51,6 +51,9 @@ public sealed class SimOptions
     private int _maxRecordedRequests = 1_000;
     private string? _requiredApiKey;
     private string _ollamaVersion = "0.11.4";
+    private double _mathAccuracy = 0.5;
+    private IReadOnlyDictionary<string, string> _mathAnswerKey = new Dictionary<string, string>();
+    private string? _mathAnswerKeyFile;
 
     /// <summary>Interface to listen on. Default <c>127.0.0.1</c>; <c>localhost</c>, <c>0.0.0.0</c>, <c>::</c> and IP addresses work.</summary>
     public string Host { get => Get(ref _host); set => Set(ref _host, Required(value, nameof(Host))); }
@@ -152,6 +155,75 @@ public sealed class SimOptions
     /// <summary>Version reported by <c>/api/version</c>. Default <c>0.11.4</c>.</summary>
     public string OllamaVersion { get => Get(ref _ollamaVersion); set => Set(ref _ollamaVersion, Required(value, nameof(OllamaVersion))); }
 
+    /// <summary>
+    /// Probability that an answer to a question of <see cref="MathAnswerKey"/> ends with the right <c>#### n</c>; otherwise
+    /// it ends with a wrong number. Default 0.5. The simulator does not solve anything: it only knows the key it is given.
+    /// </summary>
+    public double MathAccuracy { get => Get(ref _mathAccuracy); set => Set(ref _mathAccuracy, Probability(value, nameof(MathAccuracy))); }
+
+    /// <summary>
+    /// Answer key of math questions (question text → final answer, e.g. from GSM8K): a plain prompt whose text equals a
+    /// question (after quotes and whitespace are normalized) gets a worked answer ending <c>#### n</c>, right with
+    /// probability <see cref="MathAccuracy"/>. In-process only (not a configuration key); see <see cref="MathAnswerKeyFile"/>.
+    /// Default empty.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> MathAnswerKey
+    {
+        get => Get(ref _mathAnswerKey);
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            Set(ref _mathAnswerKey, value.ToDictionary(kv => Generation.SimText.Normalize(kv.Key), kv => kv.Value.Trim(), StringComparer.Ordinal));
+        }
+    }
+
+    /// <summary>
+    /// A JSON-lines file in GSM8K's format (<c>question</c>, <c>answer</c> ending <c>#### n</c>) loaded into
+    /// <see cref="MathAnswerKey"/> when set. Default none.
+    /// </summary>
+    public string? MathAnswerKeyFile
+    {
+        get => Get(ref _mathAnswerKeyFile);
+        set
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                Set(ref _mathAnswerKeyFile, null);
+                return;
+            }
+            MathAnswerKey = LoadAnswerKey(value);
+            Set(ref _mathAnswerKeyFile, value);
+        }
+    }
+
+    /// <summary>Reads a GSM8K-style JSON-lines file into question → final answer (the text after the last <c>####</c>).</summary>
+    /// <exception cref="ArgumentException">The file cannot be read or a line is not such an object; the message names the key.</exception>
+    public static IReadOnlyDictionary<string, string> LoadAnswerKey(string path)
+    {
+        var key = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            var line = 0;
+            foreach (var text in File.ReadLines(path))
+            {
+                line++;
+                if (string.IsNullOrWhiteSpace(text)) continue;
+                using var row = System.Text.Json.JsonDocument.Parse(text);
+                var question = row.RootElement.GetProperty("question").GetString();
+                var answer = row.RootElement.GetProperty("answer").GetString();
+                var marker = answer?.LastIndexOf("####", StringComparison.Ordinal) ?? -1;
+                if (question is null || answer is null || marker < 0)
+                    throw new FormatException($"line {line} has no question, or no answer ending '#### n'");
+                key[question] = answer[(marker + 4)..].Trim();
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new ArgumentException($"{SectionName}:{nameof(MathAnswerKeyFile)} '{path}' cannot be read as GSM8K JSON lines: {e.Message}", e);
+        }
+        return key;
+    }
+
     /// <summary>Judge accuracy for a model: the per-model override if any, else <see cref="JudgeAccuracy"/>.</summary>
     public double JudgeAccuracyFor(string model)
     {
@@ -193,6 +265,7 @@ public sealed class SimOptions
         _retryAfterSeconds = o._retryAfterSeconds; _greedyAtZeroTemperature = o._greedyAtZeroTemperature;
         _answerMinWords = o._answerMinWords; _answerMaxWords = o._answerMaxWords;
         _maxRecordedRequests = o._maxRecordedRequests; _requiredApiKey = o._requiredApiKey; _ollamaVersion = o._ollamaVersion;
+        _mathAccuracy = o._mathAccuracy; _mathAnswerKey = o._mathAnswerKey; _mathAnswerKeyFile = o._mathAnswerKeyFile;
     }
 
     /// <summary>Checks values that depend on each other; throws <see cref="ArgumentException"/> naming the key.</summary>
@@ -228,7 +301,7 @@ public sealed class SimOptions
 
             var property = typeof(SimOptions).GetProperty(child.Key,
                 System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
-            if (property is null || !property.CanWrite)
+            if (property is null || !property.CanWrite || property.Name == nameof(MathAnswerKey))
             {
                 throw new ArgumentException($"Unknown setting {SectionName}:{child.Key}. Known settings: {string.Join(", ", SettingNames)}.");
             }
@@ -273,7 +346,7 @@ public sealed class SimOptions
 
     /// <summary>Names of the scalar settings (configuration keys below <c>SimBackend</c>).</summary>
     public static IReadOnlyList<string> SettingNames { get; } = typeof(SimOptions).GetProperties()
-        .Where(p => p.CanWrite).Select(p => p.Name).ToArray();
+        .Where(p => p.CanWrite && p.Name != nameof(MathAnswerKey)).Select(p => p.Name).ToArray();
 
     private static object? ConvertValue(string? value, Type type, string key)
     {

@@ -163,10 +163,10 @@ public static class SeedStreams
     /// <summary>The select stage's sample: (Selection).</summary>
     public const long Selection = 2;
 
-    /// <summary>Held-out assignment of pairs: (HeldOut, pair key).</summary>
+    /// <summary>Held-out assignment of pairs: (HeldOut, method, source row index); see <c>Pairs.PairSeeds.IsHeldOut</c>.</summary>
     public const long HeldOut = 3;
 
-    /// <summary>Generation requests: (Generation, pair key, attempt).</summary>
+    /// <summary>Generation requests: (Generation, method, source row index, step, attempt); see <c>Pairs.PairSeeds</c>.</summary>
     public const long Generation = 4;
 
     /// <summary>Label balancing of a training set: (iteration seed, Balance) is the balance seed; each pair ranks by (balance seed, pair id).</summary>
@@ -186,4 +186,7 @@ public static class SeedStreams
 
     /// <summary>The full-N subsample under early stop: (FullN, pair id), from the iteration's seed.</summary>
     public const long FullN = 13;
+
+    /// <summary>Which rows of a labeled source are mixed into an experiment's pairs: (Mix, method, source row index).</summary>
+    public const long Mix = 7;
 }

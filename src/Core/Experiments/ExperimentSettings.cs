@@ -39,13 +39,7 @@ public sealed record ExperimentSettings
         var problems = new List<string>();
         if (Generation is null || Judging is null || Training is null)
             return ["settings.generation, settings.judging and settings.training must be objects (omit one for its defaults), not null."];
-        var g = Generation;
-        if (g.Method is not (PairMethod.ModifiedInstruction or PairMethod.WorseResponse))
-            problems.Add($"settings.generation.method must be ModifiedInstruction or WorseResponse, not {g.Method}.");
-        Sampling("settings.generation", g.Temperature, g.TopP, g.MaxTokens, problems);
-        if (g.MaxAttempts is < 1 or > 10) problems.Add(Invariant($"settings.generation.maxAttempts must be 1–10, not {g.MaxAttempts}."));
-        if (g.HeldOutShare is < 0 or >= 1 || double.IsNaN(g.HeldOutShare))
-            problems.Add(Invariant($"settings.generation.heldOutShare must be at least 0 and below 1, not {g.HeldOutShare}."));
+        problems.AddRange(Generation.Problems("settings.generation."));
 
         var j = Judging;
         if (j.Samples is < 1 or > 256) problems.Add(Invariant($"settings.judging.samples must be 1–256, not {j.Samples}."));
@@ -62,11 +56,12 @@ public sealed record ExperimentSettings
         return problems;
     }
 
-    private static void Sampling(string prefix, double temperature, double topP, int maxTokens, List<string> problems)
+    internal static void Sampling(string prefix, double temperature, double topP, int maxTokens, List<string> problems)
     {
-        if (temperature is < 0 or > 2 || double.IsNaN(temperature)) problems.Add(Invariant($"{prefix}.temperature must be 0–2, not {temperature}."));
-        if (topP is <= 0 or > 1 || double.IsNaN(topP)) problems.Add(Invariant($"{prefix}.topP must be above 0 and at most 1, not {topP}."));
-        if (maxTokens is < 1 or > 1_000_000) problems.Add(Invariant($"{prefix}.maxTokens must be 1–1,000,000, not {maxTokens}."));
+        prefix = prefix.Length == 0 ? "" : prefix + ".";
+        if (temperature is < 0 or > 2 || double.IsNaN(temperature)) problems.Add(Invariant($"{prefix}temperature must be 0–2, not {temperature}."));
+        if (topP is <= 0 or > 1 || double.IsNaN(topP)) problems.Add(Invariant($"{prefix}topP must be above 0 and at most 1, not {topP}."));
+        if (maxTokens is < 1 or > 1_000_000) problems.Add(Invariant($"{prefix}maxTokens must be 1–1,000,000, not {maxTokens}."));
     }
 }
 
@@ -90,6 +85,94 @@ public sealed record GenerationSettings
 
     /// <summary>Seeded share of pairs held out of every training set, for checkpoint selection. Default 0.05.</summary>
     public double HeldOutShare { get; init; } = 0.05;
+
+    /// <summary>
+    /// Make synthetic pairs from the selected instructions (<see cref="Method"/>). Default true; false makes pairs from
+    /// <see cref="Mix"/> alone (paper Table 6, ratio 0 : 1).
+    /// </summary>
+    public bool IncludeSynthetic { get; init; } = true;
+
+    /// <summary>K, solutions sampled per question of a <see cref="PairMethod.GradedMath"/> source (2–32). Default 4.</summary>
+    public int GradedSamples { get; init; } = 4;
+
+    /// <summary>Labeled or graded sources mixed with the synthetic pairs (paper Table 6); at most one per kind. Default none.</summary>
+    public IReadOnlyList<PairMixSource> Mix { get; init; } = [];
+
+    /// <summary>Equal when every setting is, the mix sources compared in order.</summary>
+    public bool Equals(GenerationSettings? other) =>
+        other is not null && Method == other.Method && Temperature.Equals(other.Temperature) && TopP.Equals(other.TopP)
+        && MaxTokens == other.MaxTokens && MaxAttempts == other.MaxAttempts && HeldOutShare.Equals(other.HeldOutShare)
+        && IncludeSynthetic == other.IncludeSynthetic && GradedSamples == other.GradedSamples
+        && (ReferenceEquals(Mix, other.Mix) || (Mix is not null && other.Mix is not null && Mix.SequenceEqual(other.Mix)));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Method, Temperature, TopP, MaxTokens, MaxAttempts, HeldOutShare, IncludeSynthetic, Mix?.Count ?? -1);
+
+    /// <summary>Kinds a <see cref="PairMixSource"/> may have.</summary>
+    public static IReadOnlyList<PairMethod> MixKinds { get; } = [PairMethod.HelpSteer2, PairMethod.HhRlhf, PairMethod.GradedMath];
+
+    /// <summary>Every problem with these settings, each naming its field after <paramref name="prefix"/> (e.g. <c>settings.generation.</c>); empty when valid.</summary>
+    public IReadOnlyList<string> Problems(string prefix = "")
+    {
+        var problems = new List<string>();
+        if (Method is not (PairMethod.ModifiedInstruction or PairMethod.WorseResponse))
+            problems.Add($"{prefix}method must be ModifiedInstruction or WorseResponse, not {Method}.");
+        ExperimentSettings.Sampling(prefix.TrimEnd('.'), Temperature, TopP, MaxTokens, problems);
+        if (MaxAttempts is < 1 or > 10) problems.Add(Invariant($"{prefix}maxAttempts must be 1–10, not {MaxAttempts}."));
+        if (HeldOutShare is < 0 or >= 1 || double.IsNaN(HeldOutShare))
+            problems.Add(Invariant($"{prefix}heldOutShare must be at least 0 and below 1, not {HeldOutShare}."));
+        if (GradedSamples is < 2 or > 32) problems.Add(Invariant($"{prefix}gradedSamples must be 2–32 (a correct and an incorrect solution are needed), not {GradedSamples}."));
+        if (Mix is null) return [.. problems, $"{prefix}mix must be a list (empty for none), not null."];
+        for (var i = 0; i < Mix.Count; i++)
+        {
+            var field = Invariant($"{prefix}mix[{i}]");
+            if (Mix[i] is not { } source)
+            {
+                problems.Add($"{field} is null; give {{ datasetId, kind, count }} or {{ datasetId, kind, ratio }}.");
+                continue;
+            }
+            if (source.DatasetId < 1) problems.Add(Invariant($"{field}.datasetId must name an imported dataset, not {source.DatasetId}."));
+            if (!MixKinds.Contains(source.Kind))
+                problems.Add($"{field}.kind must be HelpSteer2, HhRlhf or GradedMath, not {source.Kind}.");
+            else if (Mix.Take(i).Any(m => m?.Kind == source.Kind))
+                problems.Add($"{field}.kind {source.Kind} is mixed in twice; use one source per kind.");
+            if (source.Count is null == source.Ratio is null)
+                problems.Add($"{field} needs either count (pairs) or ratio (pairs per synthetic pair), not {(source.Count is null ? "neither" : "both")}.");
+            if (source.Count is < 1) problems.Add(Invariant($"{field}.count must be at least 1, not {source.Count}."));
+            if (source.Ratio is { } ratio && (ratio is <= 0 or > 1000 || double.IsNaN(ratio)))
+                problems.Add(Invariant($"{field}.ratio must be above 0 and at most 1000, not {ratio}."));
+            if (source.Ratio is not null && !IncludeSynthetic)
+                problems.Add($"{field}.ratio is relative to the synthetic pairs, but includeSynthetic is false; give a count instead.");
+        }
+        if (!IncludeSynthetic && Mix.Count == 0)
+            problems.Add($"{prefix}includeSynthetic is false and mix is empty: there would be no pairs to make.");
+        return problems;
+    }
+}
+
+/// <summary>
+/// A labeled or graded source mixed into an experiment's pairs (paper Table 6). Give either <see cref="Count"/> or
+/// <see cref="Ratio"/>: a ratio r asks for round(r × S) pairs, S being the selected, non-excluded instructions (the
+/// synthetic pairs attempted), so Table 6's synthetic : HelpSteer2 = 1 : 2 is ratio 2. Which rows are used is a
+/// seeded draw (<see cref="Pairs.MixSelection"/>).
+/// </summary>
+public sealed record PairMixSource
+{
+    /// <summary>
+    /// The dataset: for <see cref="PairMethod.HhRlhf"/> one imported with preset <c>hh-rlhf</c>, for
+    /// <see cref="PairMethod.HelpSteer2"/> one imported with preset <c>helpsteer2</c> (both as labeled pairs, not as a
+    /// benchmark), for <see cref="PairMethod.GradedMath"/> an instruction pool with reference answers (preset <c>gsm8k</c>).
+    /// </summary>
+    public long DatasetId { get; init; }
+
+    /// <summary><see cref="PairMethod.HelpSteer2"/>, <see cref="PairMethod.HhRlhf"/> or <see cref="PairMethod.GradedMath"/>.</summary>
+    public PairMethod Kind { get; init; }
+
+    /// <summary>Pairs (or, for graded math, questions) to take.</summary>
+    public int? Count { get; init; }
+
+    /// <summary>Pairs per synthetic pair, instead of <see cref="Count"/>.</summary>
+    public double? Ratio { get; init; }
 }
 
 /// <summary>Judgment annotation settings (paper §3 and Table 8).</summary>

@@ -36,7 +36,7 @@ public sealed class ExperimentStageException(string message, bool conflict = fal
 }
 
 /// <summary>Starts an experiment's stages as stage runs, after checking that they make sense now.</summary>
-public sealed class ExperimentStages(IDbContextFactory<SelfTaughtDbContext> contexts, StageEngine engine, SelectStage select)
+public sealed partial class ExperimentStages(IDbContextFactory<SelfTaughtDbContext> contexts, StageEngine engine, SelectStage select)
 {
     private static readonly StageStatus[] Unfinished = [StageStatus.Queued, StageStatus.Running, StageStatus.Paused, StageStatus.Cancelling];
 

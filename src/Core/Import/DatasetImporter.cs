@@ -249,6 +249,8 @@ public sealed partial class DatasetImporter(
             }
             offset += rowsInFile;
         }
+        // A row the mapper still holds (HelpSteer2's first row of a pair whose second never came) is rejected now.
+        if (mapper.Complete() is { } unpaired) state.Reject((int)Math.Max(0, offset - 1), unpaired);
         if (state.PendingCount > 0) await writer.WriteAsync(state.TakePending(), ct);
         await writer.CompleteAsync();
 
@@ -478,10 +480,10 @@ public sealed partial class DatasetImporter(
             switch (outcome)
             {
                 case Rejection r:
-                    Rejected++;
-                    var entry = _rejections.TryGetValue(r.Reason, out var found) ? found : (Count: 0, Examples: new List<RowExample>());
-                    if (entry.Examples.Count < ImportReport.MaxExamples) entry.Examples.Add(new RowExample(index, r.Detail, r.Preview));
-                    _rejections[r.Reason] = (entry.Count + 1, entry.Examples);
+                    Reject(index, r);
+                    break;
+                case HeldRow:
+                    // Read, and imported (or rejected) with the row that completes it.
                     break;
                 case InstructionDraft d:
                     var normalized = TextNormalizer.Normalize(d.Text!);
@@ -508,9 +510,19 @@ public sealed partial class DatasetImporter(
                             DatasetId = datasetId, RowIndex = index, Subset = p.Subset, SourceId = p.SourceId, Prompt = p.Prompt!,
                             ResponseA = p.ResponseA!, ResponseB = p.ResponseB!, Gold = p.Gold, Turn = p.Turn, ModelA = p.ModelA, ModelB = p.ModelB,
                             MetadataJson = RowText.Serialize(p.Metadata), NormalizedPromptHash = TextNormalizer.ToHex(TextNormalizer.Hash64(prompt)),
+                            AttributeScoresAJson = p.AttributeScoresAJson, AttributeScoresBJson = p.AttributeScoresBJson,
                         });
                     break;
             }
+        }
+
+        /// <summary>Counts a rejection (of a row already counted as read, e.g. a held row that found no partner).</summary>
+        public void Reject(int index, Rejection r)
+        {
+            Rejected++;
+            var entry = _rejections.TryGetValue(r.Reason, out var found) ? found : (Count: 0, Examples: new List<RowExample>());
+            if (entry.Examples.Count < ImportReport.MaxExamples) entry.Examples.Add(new RowExample(index, r.Detail, r.Preview));
+            _rejections[r.Reason] = (entry.Count + 1, entry.Examples);
         }
 
         private bool IsDuplicate(ulong hash, int index, string? text)

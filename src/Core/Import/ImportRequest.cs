@@ -80,7 +80,7 @@ public sealed record ImportRequest
         var rows = ImportPresets.RowKind(Preset);
         var role = EffectiveRole;
         if (rows == ImportRowKind.Instructions && role != DatasetRole.InstructionPool)
-            throw new ImportException($"Preset '{ImportPresets.Name(Preset)}' imports instructions, which form an instruction pool; role {role} needs a pair preset (pairs, rewardbench, hh-rlhf).");
+            throw new ImportException($"Preset '{ImportPresets.Name(Preset)}' imports instructions, which form an instruction pool; role {role} needs a pair preset (pairs, rewardbench, hh-rlhf, helpsteer2).");
         if (rows == ImportRowKind.LabeledPairs && role == DatasetRole.InstructionPool)
             throw new ImportException($"Preset '{ImportPresets.Name(Preset)}' imports labeled pairs; role InstructionPool needs an instruction preset (wildchat, instructions, gsm8k).");
 
@@ -202,6 +202,11 @@ public enum ImportPreset
     [JsonStringEnumMemberName("hh-rlhf")] HhRlhf,
     /// <summary>GSM8K: question → instruction text, the final answer after <c>####</c> → reference answer.</summary>
     [JsonStringEnumMemberName("gsm8k")] Gsm8k,
+    /// <summary>
+    /// NVIDIA HelpSteer2: rows <c>prompt</c>, <c>response</c> and the five attribute scores; rows 2k and 2k+1 answer one
+    /// prompt and become one labeled pair (A = row 2k, B = row 2k+1) with both rows' scores, gold by summed score.
+    /// </summary>
+    [JsonStringEnumMemberName("helpsteer2")] HelpSteer2,
 }
 
 /// <summary>Which user turn of a multi-turn conversation becomes the instruction.</summary>
@@ -309,6 +314,7 @@ public static class ImportPresets
         ImportPreset.RewardBench => "rewardbench",
         ImportPreset.HhRlhf => "hh-rlhf",
         ImportPreset.Gsm8k => "gsm8k",
+        ImportPreset.HelpSteer2 => "helpsteer2",
         _ => preset.ToString(),
     };
 

@@ -143,4 +143,8 @@ public static class RejectionReasons
     public const string TranscriptMismatch = "transcript-mismatch";
     /// <summary>A label value the preset does not know.</summary>
     public const string UnknownLabel = "unknown-label";
+    /// <summary>HelpSteer2: a row whose neighbour does not answer the same prompt, so it has no pair.</summary>
+    public const string UnpairedRow = "unpaired-row";
+    /// <summary>An attribute score is missing or not a number.</summary>
+    public const string InvalidScore = "invalid-score";
 }

@@ -188,23 +188,7 @@ public sealed class SelectStage : IStage
         {
             // The selection is drawn once per run and process (a seeded draw over the whole pool) and kept in ascending
             // order, so a chunk finds its range by binary search instead of scanning every item.
-            var all = await items.Value;
-            var from = FirstIndex(all, id => id >= firstItemId);
-            var to = FirstIndex(all, id => id > lastItemId);
-            return [.. Enumerable.Range(from, Math.Max(0, to - from)).Select(i => all[i])];
-        }
-
-        /// <summary>Index of the first item of ascending <paramref name="sorted"/> that meets the monotone <paramref name="condition"/>.</summary>
-        private static int FirstIndex(IReadOnlyList<long> sorted, Func<long, bool> condition)
-        {
-            var (low, high) = (0, sorted.Count);
-            while (low < high)
-            {
-                var middle = low + (high - low) / 2;
-                if (condition(sorted[middle])) high = middle;
-                else low = middle + 1;
-            }
-            return low;
+            return SortedIds.Range(await items.Value, firstItemId, lastItemId);
         }
 
         public async Task<IReadOnlySet<long>> StoredAsync(SelfTaughtDbContext db, IReadOnlyCollection<long> itemIds, CancellationToken cancellationToken)

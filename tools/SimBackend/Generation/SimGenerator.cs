@@ -8,7 +8,9 @@ internal sealed record GenerationSettings(
     double MalformedRate,
     double UnbracketedMarkerRate,
     int AnswerMinWords,
-    int AnswerMaxWords);
+    int AnswerMaxWords,
+    double MathAccuracy = 0.5,
+    IReadOnlyDictionary<string, string>? MathAnswerKey = null);
 
 /// <summary>
 /// Produces the full text of one completion for a recognized prompt from a seeded random stream. Pure: the same
@@ -22,8 +24,32 @@ internal static class SimGenerator
         SimPromptKind.PairSynthesis => PairSynthesis(prompt, settings, rng),
         SimPromptKind.WorseRewrite => WorseRewrite(prompt, settings, rng),
         SimPromptKind.InstructionAnalysis => InstructionAnalysis(prompt, settings, rng),
+        _ when settings.MathAnswerKey?.TryGetValue(SimText.Normalize(prompt.Instruction), out var reference) == true =>
+            MathAnswer(prompt.Instruction, reference, settings, rng),
         _ => SimText.SimulatedStatement + " " + PlainAnswer(prompt.Instruction, settings, rng),
     };
+
+    // ---- Math questions of the answer key ------------------------------------------------------------------------
+
+    /// <summary>
+    /// A worked-looking answer ending <c>#### n</c> (GSM8K's format): n is the key's answer with probability
+    /// <see cref="GenerationSettings.MathAccuracy"/>, else a different number. Nothing is computed.
+    /// </summary>
+    internal static string MathAnswer(string question, string reference, GenerationSettings settings, SimRandom rng)
+    {
+        var body = PlainAnswer(question, settings with { AnswerMaxWords = Math.Max(settings.AnswerMinWords, Math.Min(settings.AnswerMaxWords, 60)) }, rng);
+        var correct = rng.Chance(settings.MathAccuracy);
+        return $"{SimText.SimulatedStatement} {body}\n#### {(correct ? reference : WrongAnswer(reference, rng))}";
+    }
+
+    private static string WrongAnswer(string reference, SimRandom rng)
+    {
+        var offset = rng.NextInclusive(1, 9) * (rng.Chance(0.5) ? 1 : -1);
+        var plain = reference.Replace(",", "", StringComparison.Ordinal).Replace("$", "", StringComparison.Ordinal).Trim();
+        return decimal.TryParse(plain, System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? (value + offset).ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : reference + offset.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     // ---- Plain instructions -------------------------------------------------------------------------------------
 

@@ -248,7 +248,7 @@ internal static class SimEndpoints
         var promptKey = string.Join('\u001E', request.Messages.Select(m => m.Role + "\u001F" + m.Content));
         var settings = new GenerationSettings(
             options.JudgeAccuracyFor(model), options.MalformedRate, options.UnbracketedMarkerRate,
-            options.AnswerMinWords, options.AnswerMaxWords);
+            options.AnswerMinWords, options.AnswerMaxWords, options.MathAccuracy, options.MathAnswerKey);
         var greedy = options.GreedyAtZeroTemperature && request.Temperature == 0;
         var unseededBase = request.Seed is null && !greedy ? server.NextUnseeded(n) : 0;
 

@@ -23,6 +23,12 @@ internal abstract class RowMapper
     /// <summary>Maps one row. Mapped columns are removed from <paramref name="row"/>; what is left becomes metadata.</summary>
     public abstract RowOutcome Map(JsonObject row);
 
+    /// <summary>
+    /// After the last row of the last file: the outcome of a row the mapper still holds (a row waiting for its partner,
+    /// see <see cref="HeldRow"/>), which is then rejected; null when nothing is held.
+    /// </summary>
+    public virtual Rejection? Complete() => null;
+
     /// <summary>After <see cref="Bind"/>: lets a parquet file be read with a projection of the columns this mapping uses.</summary>
     public virtual void PrepareParquet(ParquetTable table) { }
 
@@ -38,6 +44,7 @@ internal abstract class RowMapper
             ImportPreset.Pairs => new PairsMapper(columns, rewardBench: false),
             ImportPreset.RewardBench => new PairsMapper(columns, rewardBench: true),
             ImportPreset.HhRlhf => new HhRlhfMapper(columns),
+            ImportPreset.HelpSteer2 => new HelpSteer2Mapper(columns),
             _ => throw new ImportException($"Preset {request.Preset} is not supported."),
         };
     }

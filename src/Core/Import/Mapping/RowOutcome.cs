@@ -18,7 +18,16 @@ internal sealed record InstructionDraft(
 /// <summary>A source row mapped to a labeled pair, before filters. Response A is the better one when Gold is A.</summary>
 internal sealed record PairDraft(
     string? Prompt, string? ResponseA, string? ResponseB, GoldLabel Gold, string? Subset, string? SourceId, int Turn,
-    string? ModelA, string? ModelB, JsonObject? Metadata) : RowOutcome;
+    string? ModelA, string? ModelB, JsonObject? Metadata, string? AttributeScoresAJson = null, string? AttributeScoresBJson = null) : RowOutcome;
+
+/// <summary>
+/// A row kept by the mapper until the next row completes it (HelpSteer2 pairs two consecutive rows): counted as read,
+/// neither imported nor rejected by itself.
+/// </summary>
+internal sealed record HeldRow : RowOutcome
+{
+    public static readonly HeldRow Instance = new();
+}
 
 /// <summary>A row that is not imported, with a <see cref="RejectionReasons"/> code.</summary>
 internal sealed record Rejection(string Reason, string Detail, string? Preview = null) : RowOutcome
