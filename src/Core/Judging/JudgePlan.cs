@@ -6,7 +6,7 @@ namespace SelfTaught.Core.Judging;
 /// <summary>One judge request: samples <see cref="FirstIndex"/> … <see cref="FirstIndex"/> + <see cref="Count"/> − 1 of a pair.</summary>
 /// <param name="FirstIndex">Sample index of the request's first choice.</param>
 /// <param name="Count">Choices asked for (<c>n</c>); 1 unless the endpoint accepts <c>n</c>.</param>
-/// <param name="Seed">The request's own seed, derived from (iteration seed, pair, first sample index).</param>
+/// <param name="Seed">The request's own seed, derived from (iteration seed, pair key, first sample index).</param>
 public sealed record JudgeRequest(int FirstIndex, int Count, long Seed);
 
 /// <summary>What the rejection sampling of one pair needs to know about a sample.</summary>
@@ -21,44 +21,44 @@ public readonly record struct SampleOutcome(int Index, bool Correct);
 /// </summary>
 public static class JudgePlan
 {
-    /// <summary>Where y_w is shown (A or B) for <paramref name="pairId"/>: a seeded fair coin; the gold label is this position.</summary>
-    public static Position Placement(long iterationSeed, long pairId) =>
-        Seeds.Derive(iterationSeed, SeedStreams.Placement, pairId) % 2 == 0 ? Position.A : Position.B;
+    /// <summary>Where y_w is shown (A or B) for <paramref name="pairKey"/>: a seeded fair coin; the gold label is this position.</summary>
+    public static Position Placement(long iterationSeed, long pairKey) =>
+        Seeds.Derive(iterationSeed, SeedStreams.Placement, pairKey) % 2 == 0 ? Position.A : Position.B;
 
     /// <summary>
     /// The seed of the request whose first sample is <paramref name="firstIndex"/>: its own, so that samples are
     /// independent (one shared seed makes vLLM and Ollama return N identical texts).
     /// </summary>
-    public static long RequestSeed(long iterationSeed, long pairId, int firstIndex) =>
-        Seeds.Derive(iterationSeed, SeedStreams.JudgeRequest, pairId, firstIndex);
+    public static long RequestSeed(long iterationSeed, long pairKey, int firstIndex) =>
+        Seeds.Derive(iterationSeed, SeedStreams.JudgeRequest, pairKey, firstIndex);
 
     /// <summary>
     /// Requests for samples <paramref name="fromIndex"/> … <paramref name="fromIndex"/> + <paramref name="count"/> − 1,
     /// at most <paramref name="choicesPerRequest"/> choices each (1 when the endpoint has no <c>n</c>).
     /// </summary>
-    public static IReadOnlyList<JudgeRequest> Requests(long iterationSeed, long pairId, int fromIndex, int count, int choicesPerRequest)
+    public static IReadOnlyList<JudgeRequest> Requests(long iterationSeed, long pairKey, int fromIndex, int count, int choicesPerRequest)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromIndex);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfLessThan(choicesPerRequest, 1);
         var requests = new List<JudgeRequest>();
         for (var first = fromIndex; first < fromIndex + count; first += choicesPerRequest)
-            requests.Add(new JudgeRequest(first, Math.Min(choicesPerRequest, fromIndex + count - first), RequestSeed(iterationSeed, pairId, first)));
+            requests.Add(new JudgeRequest(first, Math.Min(choicesPerRequest, fromIndex + count - first), RequestSeed(iterationSeed, pairKey, first)));
         return requests;
     }
 
     /// <summary>
     /// The kept sample of a pair, or null when none is correct (the pair is dropped). Fixed N: one correct sample
-    /// chosen uniformly at random (seeded by the pair). Early stop: the correct sample with the lowest index, which for
+    /// chosen uniformly at random (seeded by the pair key). Early stop: the correct sample with the lowest index, which for
     /// independent samples has the same distribution as a uniformly chosen one given at least one is correct.
     /// </summary>
-    public static int? ChooseKept(IReadOnlyCollection<SampleOutcome> samples, long iterationSeed, long pairId, bool earlyStop)
+    public static int? ChooseKept(IReadOnlyCollection<SampleOutcome> samples, long iterationSeed, long pairKey, bool earlyStop)
     {
         ArgumentNullException.ThrowIfNull(samples);
         var correct = samples.Where(s => s.Correct).Select(s => s.Index).Order().ToList();
         if (correct.Count == 0) return null;
         if (earlyStop) return correct[0];
-        return correct[Seeds.Random(iterationSeed, SeedStreams.Keep, pairId).Next(correct.Count)];
+        return correct[Seeds.Random(iterationSeed, SeedStreams.Keep, pairKey).Next(correct.Count)];
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using SelfTaught.Core.Data;
 using SelfTaught.Core.Data.Entities;
+using SelfTaught.Core.Experiments;
 using SelfTaught.Core.Training;
 using static System.FormattableString;
 
@@ -136,13 +137,17 @@ public sealed class BuildTrainingSetStage(IDbContextFactory<SelfTaughtDbContext>
 
         // Metadata and text lengths only: the texts of the rows chosen are read in batches while the files are written.
         var annotations = await db.Annotations.AsNoTracking().Where(a => a.IterationId == iterationId)
-            .Select(a => new { a.Id, a.PairId, a.Pair!.HeldOut, a.Status, a.Gold, PromptLength = a.JudgePrompt.Length, a.TemplateId, a.KeptSampleIndex, a.FullN })
+            .Select(a => new
+            {
+                a.Id, a.PairId, a.Pair!.HeldOut, a.Status, a.Gold, PromptLength = a.JudgePrompt.Length, a.TemplateId, a.KeptSampleIndex, a.FullN,
+                a.Pair.Method, SourceRow = a.Pair.Instruction != null ? (int?)a.Pair.Instruction.RowIndex : a.Pair.SourceLabeledPair != null ? (int?)a.Pair.SourceLabeledPair.RowIndex : null,
+            })
             .ToListAsync(cancellationToken);
         var samples = (await db.JudgmentSamples.AsNoTracking().Where(s => s.IterationId == iterationId)
                 .Select(s => new { s.AnnotationId, s.Id, s.SampleIndex, s.Verdict, s.Correct, Length = s.RawCompletion == null ? (int?)null : s.RawCompletion.Length, s.Model, s.Endpoint, s.Temperature, s.TopP, s.MaxTokens })
                 .ToListAsync(cancellationToken))
             .ToLookup(s => s.AnnotationId, s => new SampleInfo(s.Id, s.SampleIndex, s.Verdict, s.Correct, s.Length, s.Model, s.Endpoint, s.Temperature, s.TopP, s.MaxTokens));
-        var infos = annotations.Select(a => new AnnotationInfo(a.Id, a.PairId, a.HeldOut, a.Status, a.Gold, a.PromptLength,
+        var infos = annotations.Select(a => new AnnotationInfo(a.Id, PairKeys.Stable(a.Method, a.SourceRow, a.PairId), a.HeldOut, a.Status, a.Gold, a.PromptLength,
             a.TemplateId ?? iteration.JudgeTemplateId, a.KeptSampleIndex, a.FullN, [.. samples[a.Id]])).ToList();
         var templateIds = infos.Select(a => a.TemplateId).OfType<long>().Distinct().ToList();
         var templates = await db.PromptTemplates.AsNoTracking().Where(t => templateIds.Contains(t.Id))

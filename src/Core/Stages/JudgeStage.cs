@@ -53,9 +53,9 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
             ? await db.PromptTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.Id == templateId, cancellationToken)
               ?? throw new StageException($"The iteration's judge template {templateId} no longer exists.")
             : await PromptTemplateStore.EnsureBuiltInAsync(db, PromptLibrary.JudgePairwise, time.GetUtcNow().UtcDateTime, cancellationToken);
-        var pairs = await EligiblePairs(db, iteration.ExperimentId).Select(p => p.Id).ToListAsync(cancellationToken);
+        var keys = await StableKeys(EligiblePairs(db, iteration.ExperimentId)).Select(p => p.Key).ToListAsync(cancellationToken);
         var fullN = settings.Judging.EarlyStop
-            ? JudgePlan.FullNSubsample(pairs, iteration.Seed, settings.Judging.FullNShare, settings.Judging.FullNMinimum)
+            ? JudgePlan.FullNSubsample(keys.Select(k => PairKeys.Stable(k.Method, k.SourceRow, k.Id)).ToList(), iteration.Seed, settings.Judging.FullNShare, settings.Judging.FullNMinimum)
             : null;
         return new Execution(run.Id, iteration, settings, model, template, fullN, contexts, time);
     }
@@ -67,6 +67,15 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
         return db.Pairs.AsNoTracking().Where(p => p.ExperimentId == experimentId && p.Status == PairStatus.Ready && !p.HeldOut && p.Chosen != null && p.Rejected != null)
             .OrderBy(p => p.Id);
     }
+
+    /// <summary>What a pair's stable key (<see cref="PairKeys"/>) is made of.</summary>
+    private sealed record KeyParts(long Id, PairMethod Method, int? SourceRow);
+
+    private sealed record PairWithKey(Pair Pair, KeyParts Key);
+
+    /// <summary>Pairs with the parts of their stable key: method and source row.</summary>
+    private static IQueryable<PairWithKey> StableKeys(IQueryable<Pair> pairs) => pairs.Select(p => new PairWithKey(p, new KeyParts(p.Id, p.Method,
+        p.Instruction != null ? (int?)p.Instruction.RowIndex : p.SourceLabeledPair != null ? (int?)p.SourceLabeledPair.RowIndex : null)));
 
     /// <summary>How many model samples the judge draws at once for one pair (its requests run in parallel).</summary>
     private static int ChoicesPerRequest(JudgingSettings judging, ModelCapabilities capabilities) =>
@@ -109,19 +118,22 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
 
         public async Task<ItemOutcome> ProcessAsync(long itemId, CancellationToken cancellationToken)
         {
-            Pair? pair;
+            PairWithKey? found;
             await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
-                pair = await db.Pairs.AsNoTracking().SingleOrDefaultAsync(p => p.Id == itemId, cancellationToken);
-            if (pair is null) return new ItemOutcome(itemId, $"Pair {itemId} no longer exists.", 0, 0, null);
+                found = await StableKeys(db.Pairs.AsNoTracking().Where(p => p.Id == itemId)).SingleOrDefaultAsync(cancellationToken);
+            if (found is null) return new ItemOutcome(itemId, $"Pair {itemId} no longer exists.", 0, 0, null);
+            var pair = found.Pair;
+            // Seeded choices are keyed by the pair's method and source row, not its id, so they repeat in any database.
+            var key = PairKeys.Stable(found.Key.Method, found.Key.SourceRow, pair.Id);
             if (pair.Chosen is null || pair.Rejected is null) return new ItemOutcome(itemId, $"Pair {itemId} has no responses to judge.", 0, 0, null);
 
-            var chosenPosition = JudgePlan.Placement(iteration.Seed, pair.Id);
+            var chosenPosition = JudgePlan.Placement(iteration.Seed, key);
             var (responseA, responseB) = chosenPosition == Position.A ? (pair.Chosen, pair.Rejected) : (pair.Rejected, pair.Chosen);
             var userPrompt = PromptText.Render(template.UserText, PromptValues.JudgePairwise(pair.Prompt, responseA, responseB));
             List<ChatMessage> messages = template.SystemText is { } system
                 ? [new(ChatRole.System, system), new(ChatRole.User, userPrompt)]
                 : [new(ChatRole.User, userPrompt)];
-            var isFullN = !_judging.EarlyStop || fullN!.Contains(pair.Id);
+            var isFullN = !_judging.EarlyStop || fullN!.Contains(key);
             var now = time.GetUtcNow().UtcDateTime;
 
             var samples = new List<JudgmentSample>();
@@ -130,7 +142,7 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
             {
                 if (isFullN)
                 {
-                    await DrawAsync(pair.Id, 0, _judging.Samples);
+                    await DrawAsync(0, _judging.Samples);
                 }
                 else
                 {
@@ -139,7 +151,7 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
                     while (next < _judging.Samples && !samples.Any(s => s.Correct == true))
                     {
                         var count = Math.Min(_judging.EarlyStopBatch, _judging.Samples - next);
-                        await DrawAsync(pair.Id, next, count);
+                        await DrawAsync(next, count);
                         next += count;
                     }
                 }
@@ -150,7 +162,7 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
             }
 
             samples.Sort((a, b) => a.SampleIndex.CompareTo(b.SampleIndex));
-            var kept = JudgePlan.ChooseKept(samples.Select(s => new SampleOutcome(s.SampleIndex, s.Correct == true)).ToList(), iteration.Seed, pair.Id, _judging.EarlyStop);
+            var kept = JudgePlan.ChooseKept(samples.Select(s => new SampleOutcome(s.SampleIndex, s.Correct == true)).ToList(), iteration.Seed, key, _judging.EarlyStop);
             var annotation = new Annotation
             {
                 IterationId = iteration.Id,
@@ -169,10 +181,10 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
             };
             return new ItemOutcome(itemId, null, promptTokens, completionTokens, new Annotated(annotation, samples));
 
-            async Task DrawAsync(long pairId, int from, int count)
+            async Task DrawAsync(int from, int count)
             {
-                var requests = JudgePlan.Requests(iteration.Seed, pairId, from, count, _choicesPerRequest);
-                var results = await Task.WhenAll(requests.Select(r => CallAsync(pairId, r, messages, chosenPosition, now, cancellationToken)));
+                var requests = JudgePlan.Requests(iteration.Seed, key, from, count, _choicesPerRequest);
+                var results = await Task.WhenAll(requests.Select(r => CallAsync(pair.Id, r, messages, chosenPosition, now, cancellationToken)));
                 foreach (var (drawn, usage) in results)
                 {
                     samples.AddRange(drawn);

@@ -23,7 +23,7 @@ public sealed record SampleInfo(
 
 /// <summary>One judged pair of the iteration as the planner sees it.</summary>
 /// <param name="Id">The annotation's id.</param>
-/// <param name="PairId">The pair's id; it keys every seeded choice about the pair.</param>
+/// <param name="PairKey">The pair's stable key (<see cref="SelfTaught.Core.Experiments.PairKeys"/>); it keys every seeded choice about the pair and the row order.</param>
 /// <param name="HeldOut">The pair is held out for checkpoint selection: it never enters a training set.</param>
 /// <param name="Status">Kept, Dropped (no correct sample), Failed or Pending.</param>
 /// <param name="Gold">The synthetic label: the position of y_w.</param>
@@ -33,7 +33,7 @@ public sealed record SampleInfo(
 /// <param name="FullN">All N samples were drawn.</param>
 /// <param name="Samples">The samples drawn.</param>
 public sealed record AnnotationInfo(
-    long Id, long PairId, bool HeldOut, AnnotationStatus Status, Position Gold, int PromptLength, long? TemplateId,
+    long Id, long PairKey, bool HeldOut, AnnotationStatus Status, Position Gold, int PromptLength, long? TemplateId,
     int? KeptSampleIndex, bool FullN, IReadOnlyList<SampleInfo> Samples);
 
 /// <summary>A judge template version used by the iteration.</summary>
@@ -86,14 +86,14 @@ public sealed record TrainingSetInput
 
 /// <summary>One row of a planned training set.</summary>
 /// <param name="AnnotationId">The annotation it comes from.</param>
-/// <param name="PairId">The pair.</param>
+/// <param name="PairKey">The pair's stable key.</param>
 /// <param name="Gold">Position of y_w, which the chosen judgment picks.</param>
 /// <param name="TemplateId">Judge template (system text).</param>
 /// <param name="ChosenSampleId">The kept correct judgment.</param>
 /// <param name="RejectedSampleId">An incorrect judgment (DPO rows only).</param>
 /// <param name="TokenCount">Estimated tokens: system + user prompt + the completion (the longer of chosen and rejected for DPO).</param>
 /// <param name="OverMaxLength">The estimate exceeds the training max length.</param>
-public sealed record PlannedRow(long AnnotationId, long PairId, Position Gold, long? TemplateId, long ChosenSampleId, long? RejectedSampleId,
+public sealed record PlannedRow(long AnnotationId, long PairKey, Position Gold, long? TemplateId, long ChosenSampleId, long? RejectedSampleId,
     int TokenCount, bool OverMaxLength);
 
 /// <summary>Counts over the iteration's annotations. <c>Annotations = HeldOutExcluded + Kept + DroppedNoCorrectSample + Failed + Pending</c>.</summary>
@@ -167,7 +167,7 @@ public static class TrainingSetPlanner
         var balanceSeed = Seeds.Derive(input.IterationSeed, SeedStreams.Balance);
         var dpoSeed = Seeds.Derive(input.IterationSeed, SeedStreams.DpoRejected);
 
-        var annotations = input.Annotations.OrderBy(a => a.PairId).ThenBy(a => a.Id).ToList();
+        var annotations = input.Annotations.OrderBy(a => a.PairKey).ThenBy(a => a.Id).ToList();
         var open = annotations.Where(a => !a.HeldOut).ToList();
         var samples = open.SelectMany(a => a.Samples).ToList();
 
@@ -179,7 +179,7 @@ public static class TrainingSetPlanner
             if (KeptSample(annotation) is not { } kept) continue;
             var promptLength = SystemLength(input, annotation.TemplateId) + (long)annotation.PromptLength;
             var sftTokens = Tokens(promptLength + kept.CompletionLength!.Value);
-            sftCandidates.Add(new PlannedRow(annotation.Id, annotation.PairId, annotation.Gold, annotation.TemplateId, kept.Id, null,
+            sftCandidates.Add(new PlannedRow(annotation.Id, annotation.PairKey, annotation.Gold, annotation.TemplateId, kept.Id, null,
                 sftTokens, sftTokens > input.MaxLengthTokens));
 
             if (ChooseRejected(annotation, dpoSeed) is not { } rejected)
@@ -188,7 +188,7 @@ public static class TrainingSetPlanner
                 continue;
             }
             var dpoTokens = Tokens(promptLength + Math.Max(kept.CompletionLength.Value, rejected.CompletionLength!.Value));
-            dpoCandidates.Add(new PlannedRow(annotation.Id, annotation.PairId, annotation.Gold, annotation.TemplateId, kept.Id, rejected.Id,
+            dpoCandidates.Add(new PlannedRow(annotation.Id, annotation.PairKey, annotation.Gold, annotation.TemplateId, kept.Id, rejected.Id,
                 dpoTokens, dpoTokens > input.MaxLengthTokens));
         }
 
@@ -234,7 +234,7 @@ public static class TrainingSetPlanner
         var candidates = annotation.Samples.Where(s => s.Verdict == wrong && s.Correct != true && s.CompletionLength is not null)
             .OrderBy(s => s.SampleIndex).ThenBy(s => s.Id).ToList();
         if (candidates.Count == 0) return null;
-        return candidates[(int)(Seeds.Derive(dpoSeed, annotation.PairId) % candidates.Count)];
+        return candidates[(int)(Seeds.Derive(dpoSeed, annotation.PairKey) % candidates.Count)];
     }
 
     /// <summary>
@@ -250,8 +250,8 @@ public static class TrainingSetPlanner
         var size = Math.Min(a.Count, b.Count);
         IEnumerable<PlannedRow> Take(List<PlannedRow> group) => group.Count == size
             ? group
-            : group.OrderBy(r => Seeds.Derive(balanceSeed, r.PairId)).ThenBy(r => r.PairId).ThenBy(r => r.AnnotationId).Take(size);
-        return [.. Take(a).Concat(Take(b)).OrderBy(r => r.PairId).ThenBy(r => r.AnnotationId)];
+            : group.OrderBy(r => Seeds.Derive(balanceSeed, r.PairKey)).ThenBy(r => r.PairKey).ThenBy(r => r.AnnotationId).Take(size);
+        return [.. Take(a).Concat(Take(b)).OrderBy(r => r.PairKey).ThenBy(r => r.AnnotationId)];
     }
 
     /// <summary>Estimated tokens of a row of <paramref name="characters"/> characters (never more than <see cref="int.MaxValue"/>).</summary>

@@ -18,7 +18,7 @@ public class JudgePlanTests
     [Fact]
     public void Requests_CoverTheSamplesInOrder_EachWithItsOwnSeed()
     {
-        var requests = JudgePlan.Requests(7, pairId: 3, fromIndex: 0, count: 15, choicesPerRequest: 4);
+        var requests = JudgePlan.Requests(7, pairKey: 3, fromIndex: 0, count: 15, choicesPerRequest: 4);
 
         Assert.Equal([(0, 4), (4, 4), (8, 4), (12, 3)], requests.Select(r => (r.FirstIndex, r.Count)));
         Assert.Equal(requests.Select(r => JudgePlan.RequestSeed(7, 3, r.FirstIndex)), requests.Select(r => r.Seed));

@@ -45,8 +45,8 @@ public class TrainingSetPlannerTests
 
         Assert.Equal(18, balanced.Count);
         Assert.Equal(9, balanced.Count(r => r.Gold == Position.A));
-        Assert.Equal(Enumerable.Range(22, 9).Select(i => (long)i), balanced.Where(r => r.Gold == Position.B).Select(r => r.PairId));
-        Assert.Equal(balanced.OrderBy(r => r.PairId).Select(r => r.PairId), balanced.Select(r => r.PairId));
+        Assert.Equal(Enumerable.Range(22, 9).Select(i => (long)i), balanced.Where(r => r.Gold == Position.B).Select(r => r.PairKey));
+        Assert.Equal(balanced.OrderBy(r => r.PairKey).Select(r => r.PairKey), balanced.Select(r => r.PairKey));
     }
 
     [Fact]
@@ -54,12 +54,12 @@ public class TrainingSetPlannerTests
     {
         var rows = Enumerable.Range(1, 40).Select(i => Row(i * 3, i % 4 == 0 ? Position.B : Position.A)).ToList();
         // Independent computation: gold A rows ranked by SHA-256-derived (seed, pair id), first 10 kept.
-        var expectedA = rows.Where(r => r.Gold == Position.A).OrderBy(r => Seeds.Derive(77, r.PairId)).Take(10).Select(r => r.PairId).Order().ToList();
+        var expectedA = rows.Where(r => r.Gold == Position.A).OrderBy(r => Seeds.Derive(77, r.PairKey)).Take(10).Select(r => r.PairKey).Order().ToList();
 
         var forward = TrainingSetPlanner.Balance(rows, 77);
-        var shuffled = TrainingSetPlanner.Balance([.. rows.OrderBy(r => -r.PairId)], 77);
+        var shuffled = TrainingSetPlanner.Balance([.. rows.OrderBy(r => -r.PairKey)], 77);
 
-        Assert.Equal(expectedA, forward.Where(r => r.Gold == Position.A).Select(r => r.PairId));
+        Assert.Equal(expectedA, forward.Where(r => r.Gold == Position.A).Select(r => r.PairKey));
         Assert.Equal(forward, shuffled);
         Assert.NotEqual(forward, TrainingSetPlanner.Balance(rows, 78));
     }
@@ -94,8 +94,8 @@ public class TrainingSetPlannerTests
         Assert.Equal(c.Annotations, c.HeldOutExcluded + c.Kept + c.DroppedNoCorrectSample + c.Failed + c.Pending);
         // Samples of pairs not held out: 3 + 2 + 3 + 2 = 10; invalid: pair 1 and pair 5; failed calls: pair 2 and two of pair 7.
         Assert.Equal((10, 2, 3, 5), (c.Samples, c.ParseFailures, c.FailedCalls, c.FullN));
-        Assert.Equal([1L, 2L], plan.Sft.Select(r => r.PairId));
-        Assert.DoesNotContain(plan.Sft.Concat(plan.Dpo), r => r.PairId is 3 or 4 or 6);
+        Assert.Equal([1L, 2L], plan.Sft.Select(r => r.PairKey));
+        Assert.DoesNotContain(plan.Sft.Concat(plan.Dpo), r => r.PairKey is 3 or 4 or 6);
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public class TrainingSetPlannerTests
 
         Assert.Equal(6, plan.Counts.Kept);
         Assert.Equal(4, plan.Counts.KeptWithoutUsableSample);
-        Assert.Equal([1L, 6L], plan.Sft.Select(r => r.PairId));
+        Assert.Equal([1L, 6L], plan.Sft.Select(r => r.PairKey));
         Assert.Equal([100L, 600L], plan.Sft.Select(r => r.ChosenSampleId));
     }
 
@@ -165,7 +165,7 @@ public class TrainingSetPlannerTests
         Assert.Equal((6, 5, 1, 1, 1, 2, 4), (plan.DpoCounts.Candidates, plan.DpoCounts.GoldABeforeBalancing, plan.DpoCounts.GoldBBeforeBalancing,
             plan.DpoCounts.GoldA, plan.DpoCounts.GoldB, plan.DpoCounts.Rows, plan.DpoCounts.RemovedByBalancing));
         var dpoB = Assert.Single(plan.Dpo, r => r.Gold == Position.B);
-        Assert.Equal((7L, 700L, 701L), (dpoB.PairId, dpoB.ChosenSampleId, dpoB.RejectedSampleId));
+        Assert.Equal((7L, 700L, 701L), (dpoB.PairKey, dpoB.ChosenSampleId, dpoB.RejectedSampleId));
         Assert.All(plan.Dpo, r => Assert.NotNull(r.RejectedSampleId));
         Assert.All(plan.Sft, r => Assert.Null(r.RejectedSampleId));
     }
