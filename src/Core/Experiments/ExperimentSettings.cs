@@ -46,6 +46,10 @@ public sealed record ExperimentSettings
         if (g.MaxAttempts is < 1 or > 10) problems.Add(Invariant($"settings.generation.maxAttempts must be 1–10, not {g.MaxAttempts}."));
         if (g.HeldOutShare is < 0 or >= 1 || double.IsNaN(g.HeldOutShare))
             problems.Add(Invariant($"settings.generation.heldOutShare must be at least 0 and below 1, not {g.HeldOutShare}."));
+        if (g.ResponseTemplateId is <= 0)
+            problems.Add(Invariant($"settings.generation.responseTemplateId must be a template id (positive) or null for the built-in, not {g.ResponseTemplateId}."));
+        if (g.SynthesisTemplateId is <= 0)
+            problems.Add(Invariant($"settings.generation.synthesisTemplateId must be a template id (positive) or null for the built-in, not {g.SynthesisTemplateId}."));
 
         var j = Judging;
         if (j.Samples is < 1 or > 256) problems.Add(Invariant($"settings.judging.samples must be 1–256, not {j.Samples}."));
@@ -90,6 +94,17 @@ public sealed record GenerationSettings
 
     /// <summary>Seeded share of pairs held out of every training set, for checkpoint selection. Default 0.05.</summary>
     public double HeldOutShare { get; init; } = 0.05;
+
+    /// <summary>
+    /// Template version (a <c>response-generation</c> row id) that generates y_w. Default null: the built-in template.
+    /// </summary>
+    public long? ResponseTemplateId { get; init; }
+
+    /// <summary>
+    /// Template version that makes y_l: a <c>pair-synthesis</c> row id for <see cref="PairMethod.ModifiedInstruction"/>, a
+    /// <c>worse-response-rewrite</c> row id for <see cref="PairMethod.WorseResponse"/>. Default null: the built-in template.
+    /// </summary>
+    public long? SynthesisTemplateId { get; init; }
 }
 
 /// <summary>Judgment annotation settings (paper §3 and Table 8).</summary>
