@@ -11,5 +11,6 @@ public static class ApiEndpoints
             .MapStageRunsApi()
             .MapExperimentsApi()
             .MapIterationsApi()
-            .MapTrainingSetsApi();
+            .MapTrainingSetsApi()
+            .MapTemplatesApi();
 }
