@@ -12,5 +12,6 @@ public static class ApiEndpoints
             .MapExperimentsApi()
             .MapIterationsApi()
             .MapTrainingSetsApi()
-            .MapTemplatesApi();
+            .MapTemplatesApi()
+            .MapSelectionApi();
 }
