@@ -42,6 +42,7 @@ public static class DependencyInjection
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentStages>();
         builder.Services.AddSingleton<IStage, JudgeStage>();
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.IterationService>();
+        builder.Services.AddSingleton<PromptTemplateService>();
 
         // Training-set exports: Exports:Folder, default "exports" beside the database file (the app's data folder).
         builder.Services.AddOptions<TrainingExportOptions>().BindConfiguration(TrainingExportOptions.SectionName)

@@ -87,6 +87,17 @@ public sealed record GenerationSettings
     public double HeldOutShare { get; init; } = 0.05;
 
     /// <summary>
+    /// Template version (a <c>response-generation</c> row id) that generates y_w. Default null: the built-in template.
+    /// </summary>
+    public long? ResponseTemplateId { get; init; }
+
+    /// <summary>
+    /// Template version that makes y_l: a <c>pair-synthesis</c> row id for <see cref="PairMethod.ModifiedInstruction"/>, a
+    /// <c>worse-response-rewrite</c> row id for <see cref="PairMethod.WorseResponse"/>. Default null: the built-in template.
+    /// </summary>
+    public long? SynthesisTemplateId { get; init; }
+
+    /// <summary>
     /// Make synthetic pairs from the selected instructions (<see cref="Method"/>). Default true; false makes pairs from
     /// <see cref="Mix"/> alone (paper Table 6, ratio 0 : 1).
     /// </summary>
@@ -103,6 +114,7 @@ public sealed record GenerationSettings
         other is not null && Method == other.Method && Temperature.Equals(other.Temperature) && TopP.Equals(other.TopP)
         && MaxTokens == other.MaxTokens && MaxAttempts == other.MaxAttempts && HeldOutShare.Equals(other.HeldOutShare)
         && IncludeSynthetic == other.IncludeSynthetic && GradedSamples == other.GradedSamples
+        && ResponseTemplateId == other.ResponseTemplateId && SynthesisTemplateId == other.SynthesisTemplateId
         && (ReferenceEquals(Mix, other.Mix) || (Mix is not null && other.Mix is not null && Mix.SequenceEqual(other.Mix)));
 
     /// <inheritdoc />
@@ -121,6 +133,10 @@ public sealed record GenerationSettings
         if (MaxAttempts is < 1 or > 10) problems.Add(Invariant($"{prefix}maxAttempts must be 1–10, not {MaxAttempts}."));
         if (HeldOutShare is < 0 or >= 1 || double.IsNaN(HeldOutShare))
             problems.Add(Invariant($"{prefix}heldOutShare must be at least 0 and below 1, not {HeldOutShare}."));
+        if (ResponseTemplateId is <= 0)
+            problems.Add(Invariant($"{prefix}responseTemplateId must be a template id (positive) or null for the built-in, not {ResponseTemplateId}."));
+        if (SynthesisTemplateId is <= 0)
+            problems.Add(Invariant($"{prefix}synthesisTemplateId must be a template id (positive) or null for the built-in, not {SynthesisTemplateId}."));
         if (GradedSamples is < 2 or > 32) problems.Add(Invariant($"{prefix}gradedSamples must be 2–32 (a correct and an incorrect solution are needed), not {GradedSamples}."));
         if (Mix is null) return [.. problems, $"{prefix}mix must be a list (empty for none), not null."];
         for (var i = 0; i < Mix.Count; i++)

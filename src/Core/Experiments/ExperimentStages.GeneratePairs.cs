@@ -44,6 +44,12 @@ public sealed record GeneratePairsRequest
     /// <summary>Delete the experiment's pairs and make them again (refused once an iteration has judged them). Default false.</summary>
     public bool Replace { get; init; }
 
+    /// <summary>Template version (a <c>response-generation</c> id) that generates y_w; null keeps the experiment's (default: built-in).</summary>
+    public long? ResponseTemplateId { get; init; }
+
+    /// <summary>Template version that makes y_l (<c>pair-synthesis</c> or <c>worse-response-rewrite</c>, by method); null keeps the experiment's.</summary>
+    public long? SynthesisTemplateId { get; init; }
+
     /// <summary><paramref name="settings"/> with this request's overrides.</summary>
     public GenerationSettings ApplyTo(GenerationSettings settings)
     {
@@ -59,6 +65,8 @@ public sealed record GeneratePairsRequest
             IncludeSynthetic = IncludeSynthetic ?? settings.IncludeSynthetic,
             GradedSamples = GradedSamples ?? settings.GradedSamples,
             Mix = Mix ?? settings.Mix ?? [],
+            ResponseTemplateId = ResponseTemplateId ?? settings.ResponseTemplateId,
+            SynthesisTemplateId = SynthesisTemplateId ?? settings.SynthesisTemplateId,
         };
     }
 }
@@ -68,6 +76,24 @@ public sealed partial class ExperimentStages
     private sealed record MixPlan(int Index, ResolvedMixSource Source, MixCandidates Candidates, IReadOnlyList<long> Chosen);
 
     private sealed record GeneratePairsPlan(Experiment Experiment, GenerationSettings Generation, IReadOnlyList<long> Synthetic, IReadOnlyList<MixPlan> Mix);
+
+    /// <summary>The template versions a generation uses: the chosen ones (checked to exist and be of the right family) or the built-ins.</summary>
+    /// <exception cref="ExperimentStageException">A chosen version does not exist or belongs to another family (400).</exception>
+    private static async Task<(PromptText Response, PromptText Rejected)> ChosenTemplatesAsync(SelfTaughtDbContext db, GenerationSettings g, CancellationToken cancellationToken)
+    {
+        async Task<PromptText> ChosenAsync(long? id, string key, string field)
+        {
+            if (id is null) return PromptLibrary.Get(key);
+            var template = await db.PromptTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken)
+                ?? throw new ExperimentStageException(Invariant($"settings.generation.{field}: prompt template {id} does not exist."));
+            return template.Key == key
+                ? new PromptText(template.Key, template.Name, template.Source ?? "", template.SystemText, template.UserText)
+                : throw new ExperimentStageException(Invariant($"settings.generation.{field}: prompt template {id} is a '{template.Key}' template, not a '{key}' one."));
+        }
+
+        return (await ChosenAsync(g.ResponseTemplateId, PromptLibrary.ResponseGeneration, "responseTemplateId"),
+            await ChosenAsync(g.SynthesisTemplateId, g.Method == PairMethod.WorseResponse ? PromptLibrary.WorseResponseRewrite : PromptLibrary.PairSynthesis, "synthesisTemplateId"));
+    }
 
     /// <summary>
     /// The cost of <c>generate-pairs</c> for experiment <paramref name="experimentId"/> before it starts: per synthetic pair
@@ -82,8 +108,7 @@ public sealed partial class ExperimentStages
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var plan = await PlanGeneratePairsAsync(db, experimentId, request, cancellationToken);
         var g = plan.Generation;
-        var response = PromptLibrary.Get(PromptLibrary.ResponseGeneration);
-        var rejected = PromptLibrary.Get(g.Method == PairMethod.WorseResponse ? PromptLibrary.WorseResponseRewrite : PromptLibrary.PairSynthesis);
+        var (response, rejected) = await ChosenTemplatesAsync(db, g, cancellationToken);
         var notes = new List<string>();
 
         long calls = 0, promptTokens = 0;
@@ -134,6 +159,7 @@ public sealed partial class ExperimentStages
         ArgumentNullException.ThrowIfNull(request);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var plan = await PlanGeneratePairsAsync(db, experimentId, request, cancellationToken);
+        await ChosenTemplatesAsync(db, plan.Generation, cancellationToken);
         if (await db.StageRuns.Where(r => r.ExperimentId == experimentId && r.Kind == StageKind.GeneratePairs && Unfinished.Contains(r.Status))
                 .Select(r => (long?)r.Id).FirstOrDefaultAsync(cancellationToken) is { } active)
             throw new ExperimentStageException($"Experiment {experimentId} is already generating pairs (stage run {active}); wait for that run or cancel it.", conflict: true);

@@ -139,8 +139,8 @@ public sealed class GeneratePairsStage(IModelResolver models, IDbContextFactory<
             }
         }
         var now = time.GetUtcNow().UtcDateTime;
-        var responseTemplate = await PromptTemplateStore.EnsureBuiltInAsync(db, PromptLibrary.ResponseGeneration, now, cancellationToken);
-        var rejectedTemplate = await PromptTemplateStore.EnsureBuiltInAsync(db,
+        var responseTemplate = await TemplateAsync(db, settings.Generation.ResponseTemplateId, PromptLibrary.ResponseGeneration, now, cancellationToken);
+        var rejectedTemplate = await TemplateAsync(db, settings.Generation.SynthesisTemplateId,
             settings.Generation.Method == PairMethod.WorseResponse ? PromptLibrary.WorseResponseRewrite : PromptLibrary.PairSynthesis, now, cancellationToken);
 
         var items = _items.GetOrAdd(run.Id, _ => new Lazy<Task<IReadOnlyList<long>>>(() => ListAsync(experiment.Id, experiment.Seed, settings)));
@@ -154,6 +154,17 @@ public sealed class GeneratePairsStage(IModelResolver models, IDbContextFactory<
             throw;
         }
         return new Execution(run.Id, experiment.Id, experiment.Seed, settings, model, responseTemplate, rejectedTemplate, items, contexts, time);
+    }
+
+    /// <summary>The chosen version of a template family, or the built-in one when none is chosen.</summary>
+    /// <exception cref="StageException">The chosen version does not exist or belongs to another family.</exception>
+    internal static async Task<PromptTemplate> TemplateAsync(SelfTaughtDbContext db, long? templateId, string key, DateTime now, CancellationToken cancellationToken)
+    {
+        if (templateId is not { } id) return await PromptTemplateStore.EnsureBuiltInAsync(db, key, now, cancellationToken);
+        var template = await db.PromptTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken)
+            ?? throw new StageException($"Prompt template {id} does not exist (it may have been deleted); choose another version of '{key}'.");
+        return template.Key == key ? template
+            : throw new StageException($"Prompt template {id} is a '{template.Key}' template (v{template.Version}), not a '{key}' template.");
     }
 
     /// <summary>Every item of a run over experiment <paramref name="experimentId"/>, in ascending order (see <see cref="PairItemKeys"/>).</summary>

@@ -12,5 +12,7 @@ public static class ApiEndpoints
             .MapExperimentsApi()
             .MapIterationsApi()
             .MapTrainingSetsApi()
-            .MapPairsApi();
+            .MapPairsApi()
+            .MapTemplatesApi()
+            .MapSelectionApi();
 }

@@ -55,6 +55,7 @@ public abstract class DatabaseBunitContext : BunitContext, IAsyncLifetime
         Services.AddSingleton<SelfTaught.Core.Experiments.ExperimentStages>();
         Services.AddSingleton<IStage, JudgeStage>();
         Services.AddSingleton<SelfTaught.Core.Experiments.IterationService>();
+        Services.AddSingleton<SelfTaught.Core.Prompts.PromptTemplateService>();
         Services.AddSingleton(Options.Create(new SelfTaught.Core.Training.TrainingExportOptions { Folder = ExportFolder }));
         Services.AddSingleton<IStage, BuildTrainingSetStage>();
         // Imports as the app starts them; the Hub client points at a closed loopback port, so no test reaches the internet.
