@@ -210,7 +210,7 @@ public sealed class BuildTrainingSetStageTests
         var ex = await Assert.ThrowsAsync<ExperimentStageException>(() => host.Host.Services.GetRequiredService<ExperimentStages>().StartBuildTrainingSetAsync(experimentId, 1, cancellationToken: Ct));
 
         Assert.True(ex.Conflict);
-        Assert.Contains("not been judged yet", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("not been judged completely", ex.Message, StringComparison.Ordinal);
     }
 
     private sealed record Expected(int Annotations, int HeldOut, int Kept, int Dropped, int Failed, int Pending, int Samples, int ParseFailures,

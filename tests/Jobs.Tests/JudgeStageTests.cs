@@ -274,6 +274,13 @@ public sealed class JudgeStageTests
             Assert.Equal(0, await db.JudgmentSamples.CountAsync(Ct));
             var messages = await db.StageRunFailures.Where(f => f.StageRunId == run.Id).Select(f => f.Message).ToListAsync(Ct);
             Assert.All(messages, m => Assert.Contains("Judging pair", m, StringComparison.Ordinal));
+            // The iteration is not judged: its statistics count the pairs without a judgment, and no training set can be built.
+            var iteration = await db.Iterations.AsNoTracking().SingleAsync(i => i.ExperimentId == experimentId, Ct);
+            Assert.Equal(IterationStatus.Judging, iteration.Status);
+            Assert.Equal((0, 4), (IterationStatistics.ReadJudging(iteration.StatisticsJson)!.PairsJudged, IterationStatistics.ReadJudging(iteration.StatisticsJson)!.PairsNotJudged));
+            var refused = await Assert.ThrowsAsync<ExperimentStageException>(() =>
+                host.Host.Services.GetRequiredService<ExperimentStages>().StartBuildTrainingSetAsync(experimentId, 1, cancellationToken: Ct));
+            Assert.Contains("has not been judged completely", refused.Message, StringComparison.Ordinal);
         }
 
         sim.Options.Rate500 = 0;
@@ -283,6 +290,8 @@ public sealed class JudgeStageTests
         Assert.Equal(4, await after.Annotations.CountAsync(Ct));
         Assert.Equal(8, await after.JudgmentSamples.CountAsync(Ct));
         Assert.Equal(4, completed.Done);
+        var judged = await after.Iterations.AsNoTracking().SingleAsync(i => i.ExperimentId == experimentId, Ct);
+        Assert.Equal((IterationStatus.Judged, 0), (judged.Status, IterationStatistics.ReadJudging(judged.StatisticsJson)!.PairsNotJudged));
     }
 
     [Fact]
@@ -298,6 +307,7 @@ public sealed class JudgeStageTests
         var invalid = await Assert.ThrowsAsync<ExperimentStageException>(() => iterations.StartJudgeAsync(experimentId, 1, new JudgeOverrides(Samples: 0), Ct));
 
         Assert.Contains("no ready pairs", empty.Message, StringComparison.Ordinal);
+        Assert.True(empty.Conflict);
         Assert.True(missing.NotFound);
         Assert.Contains("settings.judging.samples", invalid.Message, StringComparison.Ordinal);
         await using var db = host.Db();

@@ -169,22 +169,22 @@ public static class SeedStreams
     /// <summary>Generation requests: (Generation, method, source row index, step, attempt); see <c>Pairs.PairSeeds</c>.</summary>
     public const long Generation = 4;
 
-    /// <summary>Label balancing of a training set: (iteration seed, Balance) is the balance seed; each pair ranks by (balance seed, pair id).</summary>
+    /// <summary>Label balancing of a training set: (iteration seed, Balance) is the balance seed; each pair ranks by (balance seed, pair key (PairKeys.Stable)).</summary>
     public const long Balance = 5;
 
-    /// <summary>The incorrect sample a DPO row rejects: (iteration seed, DpoRejected) is the stream's seed; each pair draws with (that seed, pair id).</summary>
+    /// <summary>The incorrect sample a DPO row rejects: (iteration seed, DpoRejected) is the stream's seed; each pair draws with (that seed, pair key (PairKeys.Stable)).</summary>
     public const long DpoRejected = 6;
 
-    /// <summary>Placement of y_w as A or B in judgment annotation: (Placement, pair id), from the iteration's seed.</summary>
+    /// <summary>Placement of y_w as A or B in judgment annotation: (Placement, pair key (PairKeys.Stable)), from the iteration's seed.</summary>
     public const long Placement = 10;
 
-    /// <summary>A judge request's seed: (JudgeRequest, pair id, first sample index), from the iteration's seed.</summary>
+    /// <summary>A judge request's seed: (JudgeRequest, pair key (PairKeys.Stable), first sample index), from the iteration's seed.</summary>
     public const long JudgeRequest = 11;
 
-    /// <summary>Which correct judgment is kept: (Keep, pair id), from the iteration's seed.</summary>
+    /// <summary>Which correct judgment is kept: (Keep, pair key (PairKeys.Stable)), from the iteration's seed.</summary>
     public const long Keep = 12;
 
-    /// <summary>The full-N subsample under early stop: (FullN, pair id), from the iteration's seed.</summary>
+    /// <summary>The full-N subsample under early stop: (FullN, pair key (PairKeys.Stable)), from the iteration's seed.</summary>
     public const long FullN = 13;
 
     /// <summary>Which rows of a labeled source are mixed into an experiment's pairs: (Mix, method, source row index).</summary>

@@ -147,7 +147,7 @@ public sealed partial class ExperimentStages(IDbContextFactory<SelfTaughtDbConte
                 $"Iteration {iteration} of experiment {experimentId} is still being judged (stage run {judging.Id} is {judging.Status.ToString().ToLowerInvariant()}); let it finish first.", conflict: true);
         if (found.Status is IterationStatus.Created or IterationStatus.Judging)
             throw new ExperimentStageException(
-                $"Iteration {iteration} of experiment {experimentId} has not been judged yet (status {found.Status}); run its judge stage to completion first.", conflict: true);
+                $"Iteration {iteration} of experiment {experimentId} has not been judged completely (status {found.Status}): some of its pairs have no judgment yet. Run its judge stage, or retry its failed pairs on the Jobs page, until every pair is judged.", conflict: true);
         var models = await db.CandidateModels.CountAsync(m => m.IterationId == found.Id, cancellationToken);
         if (models > 0)
             throw new ExperimentStageException(

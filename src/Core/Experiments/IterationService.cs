@@ -116,7 +116,7 @@ public sealed class IterationService(IDbContextFactory<SelfTaughtDbContext> cont
         if (await db.StageRuns.AnyAsync(r => r.IterationId == iteration.Id && r.Kind == StageKind.Judge && Unfinished.Contains(r.Status), cancellationToken))
             throw new ExperimentStageException($"Iteration {number} is already being judged; wait for that run or cancel it.", conflict: true);
         if (!await JudgeStage.EligiblePairs(db, experimentId).AnyAsync(cancellationToken))
-            throw new ExperimentStageException($"Experiment {experimentId} has no ready pairs to judge (held-out pairs are never judged for training); generate pairs first.");
+            throw new ExperimentStageException($"Experiment {experimentId} has no ready pairs to judge (held-out pairs are never judged for training); generate pairs first.", conflict: true);
         var annotated = await db.Annotations.AnyAsync(a => a.IterationId == iteration.Id, cancellationToken);
         if (annotated && overrides is { IsEmpty: false } && judging != ExperimentSettings.FromJson(iteration.SettingsJson).Judging)
             throw new ExperimentStageException(
@@ -190,11 +190,15 @@ public sealed class IterationService(IDbContextFactory<SelfTaughtDbContext> cont
         var candidate = await db.CandidateModels.SingleOrDefaultAsync(c => c.Id == candidateId && c.IterationId == iteration.Id, cancellationToken)
             ?? throw new ExperimentStageException($"Iteration {number} of experiment {experimentId} has no candidate model {candidateId}.", notFound: true);
         var next = await db.Iterations.SingleOrDefaultAsync(i => i.ExperimentId == experimentId && i.Number == number + 1, cancellationToken);
-        if (next is not null && next.JudgeCandidateModelId != candidate.Id
-            && (await db.Annotations.AnyAsync(a => a.IterationId == next.Id, cancellationToken)
-                || await db.StageRuns.AnyAsync(r => r.IterationId == next.Id && r.Kind == StageKind.Judge, cancellationToken)))
-            throw new ExperimentStageException(
-                $"Iteration {number + 1} has already been judged by the model chosen before; M_{number} can no longer change.", conflict: true);
+        if (next is not null && next.JudgeCandidateModelId != candidate.Id)
+        {
+            if (await db.Annotations.AnyAsync(a => a.IterationId == next.Id, cancellationToken))
+                throw new ExperimentStageException(
+                    $"Iteration {number + 1} has already been judged by the model chosen before; M_{number} can no longer change.", conflict: true);
+            if (await db.StageRuns.AnyAsync(r => r.IterationId == next.Id && r.Kind == StageKind.Judge && Unfinished.Contains(r.Status), cancellationToken))
+                throw new ExperimentStageException(
+                    $"Iteration {number + 1} is being judged by the model chosen before; cancel that run to choose another M_{number}.", conflict: true);
+        }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         // One chosen candidate per iteration (a unique filtered index): clear the old choice first.
@@ -218,6 +222,8 @@ public sealed class IterationService(IDbContextFactory<SelfTaughtDbContext> cont
             next.JudgeModel = candidate.Model;
             next.JudgeEndpoint = candidate.Endpoint;
             next.JudgeCandidateModelId = candidate.Id;
+            // A run of the old model that failed before judging anything leaves nothing behind.
+            next.Status = IterationStatus.Created;
         }
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);

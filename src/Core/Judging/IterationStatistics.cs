@@ -12,6 +12,7 @@ namespace SelfTaught.Core.Judging;
 /// those numbers are estimates (<see cref="AgreementEstimated"/>).
 /// </summary>
 /// <param name="PairsJudged">Pairs with an annotation.</param>
+/// <param name="PairsNotJudged">Ready, non-held-out pairs still without an annotation (their judging failed, or has not run yet).</param>
 /// <param name="PairsKept">Pairs with a kept (correct) judgment.</param>
 /// <param name="PairsDropped">Pairs without any correct judgment among their samples.</param>
 /// <param name="PairsWithCorrectShare">Share of judged pairs with at least one correct sample.</param>
@@ -19,7 +20,7 @@ namespace SelfTaught.Core.Judging;
 /// <param name="SamplesPerPair">N.</param>
 /// <param name="AgreementMean">Share of the full-N pairs' samples whose verdict agrees with the synthetic label; null without full-N pairs.</param>
 /// <param name="AgreementDistribution">For k = 0..N, how many full-N pairs had k correct samples.</param>
-/// <param name="AgreementEstimated">True under early stop: agreement is estimated from the full-N subsample.</param>
+/// <param name="AgreementEstimated">True under early stop when some judged pairs stopped early: agreement is then estimated from the full-N subsample.</param>
 /// <param name="Samples">Samples stored.</param>
 /// <param name="InvalidSamples">Samples whose verdict could not be parsed strictly.</param>
 /// <param name="ParseFailureRate">Invalid samples ÷ samples.</param>
@@ -28,7 +29,7 @@ namespace SelfTaught.Core.Judging;
 /// <param name="CompletionTokens">Completion tokens reported by the server.</param>
 /// <param name="EarlyStop">Whether the run used early stop.</param>
 public sealed record JudgingStatistics(
-    int PairsJudged, int PairsKept, int PairsDropped, double? PairsWithCorrectShare,
+    int PairsJudged, int PairsNotJudged, int PairsKept, int PairsDropped, double? PairsWithCorrectShare,
     int FullNPairs, int SamplesPerPair, double? AgreementMean, IReadOnlyList<int> AgreementDistribution, bool AgreementEstimated,
     int Samples, int InvalidSamples, double? ParseFailureRate, int Calls, long PromptTokens, long CompletionTokens, bool EarlyStop);
 
@@ -53,7 +54,9 @@ public static class IterationStatistics
         var calls = await samples.CountAsync(s => s.ChoiceIndex == 0, cancellationToken);
         var promptTokens = await samples.SumAsync(s => (long?)s.PromptTokens, cancellationToken) ?? 0;
         var completionTokens = await samples.SumAsync(s => (long?)s.CompletionTokens, cancellationToken) ?? 0;
-        return Compute(annotations, iteration.SamplesPerPair, iteration.EarlyStop, sampleCount, invalid, calls, promptTokens, completionTokens);
+        var notJudged = await Stages.JudgeStage.EligiblePairs(db, iteration.ExperimentId)
+            .CountAsync(p => !db.Annotations.Any(a => a.IterationId == iterationId && a.PairId == p.Id), cancellationToken);
+        return Compute(annotations, iteration.SamplesPerPair, iteration.EarlyStop, sampleCount, invalid, calls, promptTokens, completionTokens, notJudged);
     }
 
     /// <summary>What one annotation contributes to the statistics.</summary>
@@ -65,7 +68,7 @@ public static class IterationStatistics
 
     /// <summary>The statistics of the given annotations and sample totals (pure).</summary>
     public static JudgingStatistics Compute(IReadOnlyList<AnnotationCounts> annotations, int samplesPerPair, bool earlyStop,
-        int samples, int invalidSamples, int calls, long promptTokens, long completionTokens)
+        int samples, int invalidSamples, int calls, long promptTokens, long completionTokens, int notJudged = 0)
     {
         ArgumentNullException.ThrowIfNull(annotations);
         var kept = annotations.Count(a => a.Status == AnnotationStatus.Kept);
@@ -75,8 +78,8 @@ public static class IterationStatistics
         foreach (var a in full) distribution[Math.Clamp(a.CorrectCount, 0, samplesPerPair)]++;
         var fullDrawn = full.Sum(a => (long)a.SamplesDrawn);
         return new JudgingStatistics(
-            annotations.Count, kept, dropped, annotations.Count == 0 ? null : (double)kept / annotations.Count,
-            full.Count, samplesPerPair, fullDrawn == 0 ? null : (double)full.Sum(a => (long)a.CorrectCount) / fullDrawn, distribution, earlyStop,
+            annotations.Count, notJudged, kept, dropped, annotations.Count == 0 ? null : (double)kept / annotations.Count,
+            full.Count, samplesPerPair, fullDrawn == 0 ? null : (double)full.Sum(a => (long)a.CorrectCount) / fullDrawn, distribution, earlyStop && full.Count < annotations.Count,
             samples, invalidSamples, samples == 0 ? null : (double)invalidSamples / samples, calls, promptTokens, completionTokens, earlyStop);
     }
 
@@ -86,7 +89,8 @@ public static class IterationStatistics
 
     /// <summary>
     /// Computes the judging statistics, stores them under <see cref="JudgingKey"/> (other keys are kept) and marks the
-    /// iteration Judged.
+    /// iteration Judged when every ready, non-held-out pair has a judgment (else it stays Judging: failed pairs can be
+    /// retried, and no training set is built from a partial judgment).
     /// </summary>
     public static async Task StoreJudgingAsync(SelfTaughtDbContext db, long iterationId, long stageRunId, CancellationToken cancellationToken = default)
     {
@@ -98,7 +102,8 @@ public static class IterationStatistics
         node["stageRunId"] = stageRunId;
         root[JudgingKey] = node;
         iteration.StatisticsJson = root.ToJsonString();
-        if (iteration.Status is IterationStatus.Created or IterationStatus.Judging) iteration.Status = IterationStatus.Judged;
+        if (iteration.Status is IterationStatus.Created or IterationStatus.Judging)
+            iteration.Status = statistics.PairsNotJudged == 0 ? IterationStatus.Judged : IterationStatus.Judging;
         await db.SaveChangesAsync(cancellationToken);
     }
 

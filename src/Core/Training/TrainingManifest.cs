@@ -87,9 +87,9 @@ public sealed record TrainingManifest(
     private static IReadOnlyList<string> BuildNotes(TrainingSetInput input) =>
     [
         "Only kept judgments of pairs that are not held out are used; held-out pairs never enter a training set.",
-        "Labels are balanced by truncation: the larger of gold=A and gold=B keeps as many rows as the smaller, those ranked first by Seeds.Derive(balance seed, pair id) (SHA-256 of the little-endian 64-bit values). SFT and DPO are balanced separately.",
+        "Labels are balanced by truncation: the larger of gold=A and gold=B keeps as many rows as the smaller, those ranked first by Seeds.Derive(balance seed, pair key) (SHA-256 of the little-endian 64-bit values; the pair key is ((pair method + 1) << 40) | source row index, or the pair id for pairs without a source row). SFT and DPO are balanced separately.",
         "SFT rows: prompt = the judge template's system text + the rendered user judge prompt, completion = the kept correct judgment; TRL trains on the completion only.",
-        "DPO rows: chosen = the kept correct judgment, rejected = a judgment with the wrong parsed verdict, picked as Seeds.Derive(DPO seed, pair id) mod count in sample-index order. Invalid (unparsable) judgments are never used as rejected.",
+        "DPO rows: chosen = the kept correct judgment, rejected = a judgment with the wrong parsed verdict, picked as Seeds.Derive(DPO seed, pair key) mod count in sample-index order. Invalid (unparsable) judgments are never used as rejected.",
         input.ExcludeOverMaxLength
             ? Invariant($"Rows estimated longer than {input.MaxLengthTokens:N0} tokens were left out before balancing.")
             : Invariant($"Rows estimated longer than {input.MaxLengthTokens:N0} tokens are kept and flagged: trainers truncate them at their max length, which can cut off the verdict."),

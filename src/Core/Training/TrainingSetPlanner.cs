@@ -147,10 +147,10 @@ public sealed record TrainingPlan(
 /// <remarks>
 /// <para>Eligible: annotations of pairs not held out, status Kept, whose kept sample exists, has text, and is correct.</para>
 /// <para>Balancing: the larger of {gold = A, gold = B} is truncated to the smaller's size. Rows are ranked by
-/// <c>Seeds.Derive(balance seed, pair id)</c> (a seeded shuffle that does not depend on row order) and the first ones
+/// <c>Seeds.Derive(balance seed, pair key)</c> (a seeded shuffle that does not depend on row order) and the first ones
 /// are kept. SFT and DPO sets are balanced separately, each over its own candidates, with the same ranking.</para>
 /// <para>DPO rejected: a sample whose parsed verdict is the wrong position, drawn as
-/// <c>Seeds.Derive(DPO seed, pair id) mod count</c> over such samples in sample-index order. Invalid (unparsable)
+/// <c>Seeds.Derive(DPO seed, pair key) mod count</c> over such samples in sample-index order. Invalid (unparsable)
 /// samples never serve as rejected: they would teach the format, not the judgment; a pair whose samples are all
 /// correct or invalid has no DPO row and is counted.</para>
 /// <para>Length: tokens are estimated with <see cref="CostEstimate.EstimateTokens(long)"/> over the characters of system
@@ -224,7 +224,7 @@ public static class TrainingSetPlanner
 
     /// <summary>
     /// The incorrect judgment a DPO row rejects: among samples with text whose parsed verdict is the wrong position
-    /// (never invalid ones), in sample-index order, the one at <c>Seeds.Derive(<paramref name="dpoSeed"/>, pair id) mod count</c>;
+    /// (never invalid ones), in sample-index order, the one at <c>Seeds.Derive(<paramref name="dpoSeed"/>, pair key) mod count</c>;
     /// null when there is none.
     /// </summary>
     public static SampleInfo? ChooseRejected(AnnotationInfo annotation, long dpoSeed)
@@ -239,7 +239,7 @@ public static class TrainingSetPlanner
 
     /// <summary>
     /// Balances <paramref name="rows"/> by truncation: the larger of {gold = A, gold = B} keeps only as many rows as the
-    /// smaller has, those ranked first by <c>Seeds.Derive(<paramref name="balanceSeed"/>, pair id)</c>. Returns the
+    /// smaller has, those ranked first by <c>Seeds.Derive(<paramref name="balanceSeed"/>, pair key)</c>. Returns the
     /// kept rows in pair-id order.
     /// </summary>
     public static IReadOnlyList<PlannedRow> Balance(IReadOnlyList<PlannedRow> rows, long balanceSeed)

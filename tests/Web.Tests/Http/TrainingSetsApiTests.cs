@@ -94,7 +94,7 @@ public sealed class TrainingSetsApiTests : IDisposable
 
         await AssertProblemAsync(await client.PostAsync("/api/experiments/999/iterations/1/stages/build-training-set", null, Ct), HttpStatusCode.NotFound, "Experiment 999 does not exist");
         await AssertProblemAsync(await client.PostAsync($"/api/experiments/{judged}/iterations/3/stages/build-training-set", null, Ct), HttpStatusCode.NotFound, "has no iteration 3");
-        await AssertProblemAsync(await client.PostAsync($"/api/experiments/{judging}/iterations/1/stages/build-training-set", null, Ct), HttpStatusCode.Conflict, "not been judged yet");
+        await AssertProblemAsync(await client.PostAsync($"/api/experiments/{judging}/iterations/1/stages/build-training-set", null, Ct), HttpStatusCode.Conflict, "not been judged completely");
         await AssertProblemAsync(await client.PostAsJsonAsync($"/api/experiments/{judged}/iterations/1/stages/build-training-set", new { maxLengthTokens = 0 }, Ct),
             HttpStatusCode.BadRequest, "maxLengthTokens must be positive");
         await AssertProblemAsync(await client.PostAsync($"/api/experiments/{judged}/iterations/1/stages/build-training-set",

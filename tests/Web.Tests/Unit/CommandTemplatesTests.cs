@@ -9,6 +9,8 @@ public class CommandTemplatesTests
     {
         var commands = CommandTemplates.For(12, 2, "meta-llama/Meta-Llama-3-70B-Instruct", "/data/exports/experiment-12/iteration-2/", 4096, "http://localhost:5109/");
 
+        Assert.Contains("curl -fsSL -o $f.jsonl http://localhost:5109/api/experiments/12/iterations/2/training-set/$f", commands[0].Text, StringComparison.Ordinal);
+        commands = commands.Skip(1).ToList();
         var sft = commands[0].Text;
         Assert.Contains("data_files=\"/data/exports/experiment-12/iteration-2/sft.jsonl\"", sft, StringComparison.Ordinal);
         Assert.Contains("SFTTrainer(model=\"meta-llama/Meta-Llama-3-70B-Instruct\"", sft, StringComparison.Ordinal);
@@ -16,6 +18,8 @@ public class CommandTemplatesTests
             Assert.Contains(setting, sft, StringComparison.Ordinal);
         Assert.Contains("dpo.jsonl", commands[1].Text, StringComparison.Ordinal);
         Assert.Contains("DPOTrainer", commands[1].Text, StringComparison.Ordinal);
+        foreach (var setting in new[] { "learning_rate=1e-6", "num_train_epochs=2", "seed=2", "max_length=4096", "max_prompt_length=None" })
+            Assert.Contains(setting, commands[1].Text, StringComparison.Ordinal);
         Assert.Contains("ollama create selftaught-e12-it2 -f Modelfile", commands[2].Text, StringComparison.Ordinal);
         Assert.Contains("--lora-modules selftaught-e12-it2=", commands[3].Text, StringComparison.Ordinal);
         Assert.Contains("curl -X POST http://localhost:5109/api/experiments/12/iterations/2/models", commands[4].Text, StringComparison.Ordinal);
@@ -26,6 +30,6 @@ public class CommandTemplatesTests
     {
         var commands = CommandTemplates.For(1, 1, "llama3.1:70b", "exports/experiment-1/iteration-1", 4096, "http://localhost:5109");
 
-        Assert.Contains("model=\"<Hugging Face id or local path of the weights of llama3.1:70b>\"", commands[0].Text, StringComparison.Ordinal);
+        Assert.Contains("model=\"<Hugging Face id or local path of the weights of llama3.1:70b>\"", commands[1].Text, StringComparison.Ordinal);
     }
 }

@@ -45,6 +45,13 @@ public static class CommandTemplates
 
         return
         [
+            new("Download the training set (on the training machine)", "bash",
+                $"""
+                mkdir -p {folder} && cd {folder}
+                for f in sft dpo openai; do curl -fsSL -o $f.jsonl {url}/api/experiments/{experimentId}/iterations/{iteration}/training-set/$f; done
+                curl -fsSL -o manifest.json {url}/api/experiments/{experimentId}/iterations/{iteration}/training-set/manifest
+                sha256sum sft.jsonl dpo.jsonl openai.jsonl   # compare with the manifest's files[].sha256
+                """),
             new("Fine-tune M" + iteration.ToString(CultureInfo.InvariantCulture) + " from the seed model (TRL SFT, loss on the judgment only)", "bash",
                 $$"""
                 pip install "trl>=0.19" datasets accelerate
@@ -65,7 +72,8 @@ public static class CommandTemplates
                 from datasets import load_dataset
                 from trl import DPOConfig, DPOTrainer
                 train = load_dataset("json", data_files="{{folder}}/dpo.jsonl", split="train")
-                args = DPOConfig(output_dir="{{checkpoints}}/dpo", max_length={{max}},
+                # max_prompt_length=None: the judge prompt (system text and both answers) is never cut.
+                args = DPOConfig(output_dir="{{checkpoints}}/dpo", max_length={{max}}, max_prompt_length=None,
                         {{Table7Arguments}})
                 DPOTrainer(model="{{weights}}", args=args, train_dataset=train).train()
                 PY
