@@ -238,6 +238,31 @@ public sealed class JudgeStageTests
     }
 
     [Fact]
+    public async Task Judge_ChunkDeliveredAgain_WhileTheRunIsUnfinished_CreatesNoDuplicateSamplesNorCalls()
+    {
+        await using var sim = await SimServer.StartAsync(new SimOptions { JudgeAccuracy = 0.8 }, Ct);
+        await using var host = await StageHost.StartAsync(sim);
+        var (experimentId, pairIds) = await SeedPairsAsync(host, pairs: 6, seed: 8);
+        var run = await host.Host.Services.GetRequiredService<IterationService>().StartJudgeAsync(experimentId, 1, new JudgeOverrides(Samples: 4), Ct);
+        await host.WaitForAsync(run.Id, r => r.Status == StageStatus.Completed);
+        await using var db = host.Db();
+        var before = await db.JudgmentSamples.AsNoTracking().OrderBy(s => s.Id).Select(s => new { s.Id, s.PairId, s.SampleIndex, s.RawCompletion }).ToListAsync(Ct);
+        var calls = sim.Stats.ChatRequests.Count;
+
+        // As a crash or Hangfire's at-least-once delivery leaves it: the run Running again and its chunk delivered twice.
+        await db.StageRuns.Where(r => r.Id == run.Id).ExecuteUpdateAsync(u => u.SetProperty(r => r.Status, StageStatus.Running).SetProperty(r => r.FinishedAt, (DateTime?)null), Ct);
+        await Task.WhenAll(
+            host.Engine.RunChunkAsync(run.Id, pairIds.Eligible[0], pairIds.Eligible[^1], Ct),
+            host.Engine.RunChunkAsync(run.Id, pairIds.Eligible[0], pairIds.Eligible[^1], Ct));
+        var after = await db.JudgmentSamples.AsNoTracking().OrderBy(s => s.Id).Select(s => new { s.Id, s.PairId, s.SampleIndex, s.RawCompletion }).ToListAsync(Ct);
+
+        Assert.Equal(24, before.Count);
+        Assert.Equal(before, after);
+        Assert.Equal(6, await db.Annotations.CountAsync(Ct));
+        Assert.Equal(calls, sim.Stats.ChatRequests.Count);
+    }
+
+    [Fact]
     public async Task Judge_WhenEverySampleIsUnparsable_DropsEveryPair_AndSaysSo()
     {
         await using var sim = await SimServer.StartAsync(new SimOptions { MalformedRate = 1.0 }, Ct);

@@ -26,9 +26,12 @@ public sealed record ExperimentSummary(
 /// <param name="Samples">Judgment samples stored.</param>
 /// <param name="CandidateModels">Trained checkpoints registered for this iteration.</param>
 /// <param name="CreatedAt">When the iteration was created.</param>
+/// <param name="Statistics">Judging statistics over the judgments stored so far (agreement, kept, dropped, parse failures, calls, tokens).</param>
+/// <param name="TrainingSet">The training set's statistics as its stage stored them (sizes before and after balancing, label balance); null until built.</param>
 public sealed record IterationView(
     int Number, IterationStatus Status, ModelReference JudgeModel, long Seed, int SamplesPerPair, bool EarlyStop,
-    int PairsJudged, int Samples, int CandidateModels, DateTime CreatedAt);
+    int PairsJudged, int Samples, int CandidateModels, DateTime CreatedAt,
+    SelfTaught.Core.Judging.JudgingStatistics? Statistics, JsonElement? TrainingSet);
 
 /// <summary>Pairs of an experiment by status.</summary>
 public sealed record PairCounts(int Total, int Ready, int Failed, int Pending, int HeldOut);
@@ -52,14 +55,31 @@ public sealed record ExperimentView(
             .GroupBy(i => i.Excluded).Select(g => new { Excluded = g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
         var pairs = await db.Pairs.AsNoTracking().Where(p => p.ExperimentId == id)
             .GroupBy(p => new { p.Status, p.HeldOut }).Select(g => new { g.Key.Status, g.Key.HeldOut, Count = g.Count() }).ToListAsync(cancellationToken);
-        var iterations = await db.Iterations.AsNoTracking().Where(i => i.ExperimentId == id).OrderBy(i => i.Number)
-            .Select(i => new IterationView(
-                i.Number, i.Status, new ModelReference(i.JudgeModel, i.JudgeEndpoint), i.Seed, i.SamplesPerPair, i.EarlyStop,
-                db.Annotations.Count(a => a.IterationId == i.Id),
-                db.JudgmentSamples.Count(s => s.IterationId == i.Id),
-                i.CandidateModels.Count,
-                i.CreatedAt))
+        var rows = await db.Iterations.AsNoTracking().Where(i => i.ExperimentId == id).OrderBy(i => i.Number)
+            .Select(i => new
+            {
+                i.Id, i.StatisticsJson,
+                View = new IterationView(
+                    i.Number, i.Status, new ModelReference(i.JudgeModel, i.JudgeEndpoint), i.Seed, i.SamplesPerPair, i.EarlyStop,
+                    db.Annotations.Count(a => a.IterationId == i.Id),
+                    db.JudgmentSamples.Count(s => s.IterationId == i.Id),
+                    i.CandidateModels.Count,
+                    i.CreatedAt, null, null),
+            })
             .ToListAsync(cancellationToken);
+        var iterations = new List<IterationView>(rows.Count);
+        foreach (var row in rows)
+        {
+            // Judging statistics over what is stored now; the training set's as its stage stored them.
+            var judging = await SelfTaught.Core.Judging.IterationStatistics.ComputeJudgingAsync(db, row.Id, cancellationToken);
+            JsonElement? training = null;
+            if (!string.IsNullOrWhiteSpace(row.StatisticsJson))
+            {
+                using var document = JsonDocument.Parse(row.StatisticsJson);
+                if (document.RootElement.TryGetProperty("training", out var value)) training = value.Clone();
+            }
+            iterations.Add(row.View with { Statistics = judging, TrainingSet = training });
+        }
 
         return new ExperimentView(
             experiment.Id, experiment.Name, experiment.Description, experiment.InstructionDatasetId, e.DatasetName, e.DatasetRows,

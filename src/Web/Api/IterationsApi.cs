@@ -71,6 +71,14 @@ public static class IterationsApi
             .WithSummary("Register a trained checkpoint (endpoint + model) as a candidate model of the iteration");
         group.MapPost("/models/{modelId:long}/choose", ChooseAsync).WithName("ChooseCandidateModel")
             .WithSummary("Choose a candidate as M_i; iteration i+1 is then judged by it");
+        // Stage names not mapped elsewhere: a 404 that names the stages there are. The known names are excluded by the
+        // constraint, not left to route precedence: a POST without a body would otherwise prefer these routes.
+        api.MapPost("/experiments/{id:long}/stages/{stage:regex(^(?!(select|generate-pairs)$).*$)}", (string stage) => TypedResults.NotFound<object>(
+                new { error = $"There is no experiment stage '{stage}'; experiment stages are select and generate-pairs (iteration stages: judge, build-training-set)." }))
+            .WithTags("Experiments").ExcludeFromDescription();
+        api.MapPost("/experiments/{id:long}/iterations/{n:int}/stages/{stage:regex(^(?!(judge|build-training-set)$).*$)}", (string stage) => TypedResults.NotFound<object>(
+                new { error = $"There is no iteration stage '{stage}'; iteration stages are judge and build-training-set (experiment stages: select, generate-pairs)." }))
+            .WithTags("Iterations").ExcludeFromDescription();
         api.MapGet("/pairs/{pairId:long}/judgments", JudgmentsAsync).WithTags("Iterations").WithName("GetPairJudgments")
             .WithSummary("A pair's judgment samples in one iteration (?iteration=n, default the latest that judged it)");
         return api;

@@ -29,6 +29,12 @@ public sealed class IterationsApiTests
         using var malformed = await client.PostAsync($"/api/experiments/{experimentId}/iterations/1/stages/judge",
             new StringContent("{ \"samples\": ", System.Text.Encoding.UTF8, "application/json"), Ct);
         using var unknown = await client.PostAsJsonAsync($"/api/experiments/{experimentId}/iterations/7/stages/judge", new { }, Ct);
+        using var unknownStage = await client.PostAsJsonAsync($"/api/experiments/{experimentId}/stages/judge", new { }, Ct);
+        using var unknownIterationStage = await client.PostAsJsonAsync($"/api/experiments/{experimentId}/iterations/1/stages/select", new { }, Ct);
+        Assert.Equal(HttpStatusCode.NotFound, unknownStage.StatusCode);
+        Assert.Contains("experiment stages are select and generate-pairs", await unknownStage.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.NotFound, unknownIterationStage.StatusCode);
+        Assert.Contains("iteration stages are judge and build-training-set", await unknownIterationStage.Content.ReadAsStringAsync(Ct));
         using var start = await client.PostAsJsonAsync($"/api/experiments/{experimentId}/iterations/1/stages/judge", new { samples = 3 }, Ct);
         var runId = (await start.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("stageRunId").GetInt64();
         await WaitForAsync(client, runId);
@@ -52,6 +58,8 @@ public sealed class IterationsApiTests
         Assert.Equal(1, judgments.GetProperty("iteration").GetInt32());
         Assert.Contains("[[", judgments.GetProperty("samples")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, notJudged.StatusCode);
+        var experimentView = await client.GetFromJsonAsync<JsonElement>($"/api/experiments/{experimentId}", Ct);
+        Assert.Equal(6, experimentView.GetProperty("iterations")[0].GetProperty("statistics").GetProperty("pairsJudged").GetInt32());
 
         // Register two checkpoints, refuse a duplicate, choose one: iteration 2 is judged by it.
         using var first = await client.PostAsJsonAsync($"/api/experiments/{experimentId}/iterations/1/models", new { name = "step 200", model = "judge-it1-200", checkpoint = 200 }, Ct);
