@@ -127,6 +127,17 @@ public sealed class PipelineTests
         Assert.Equal(sft.Length, openai.Length);
         Assert.Equal((Math.Min(goldA, goldB), Math.Min(goldA, goldB)), (manifest.Sft.GoldA, manifest.Sft.GoldB));
         Assert.Equal(samples.Count(s => s.Verdict == Verdict.Invalid), manifest.Counts.ParseFailures);
+        // DPO: only kept pairs that also have a sample with the wrong (parsed) verdict, balanced the same way.
+        var withIncorrect = kept.Where(a => samples.Any(s => s.PairId == a.PairId && s.Verdict is Verdict.A or Verdict.B && s.Correct == false)).ToList();
+        var dpo = await File.ReadAllLinesAsync(Path.Combine(folder, "dpo.jsonl"), Ct);
+        Assert.Equal(withIncorrect.Count, manifest.Dpo.Candidates);
+        Assert.Equal(2 * Math.Min(withIncorrect.Count(a => a.Gold == Position.A), withIncorrect.Count(a => a.Gold == Position.B)), dpo.Length);
+        Assert.Equal(dpo.Length, manifest.Dpo.Rows);
+        // Provenance: the generator and the template versions that made the pairs.
+        Assert.Equal(["sim-generator"], manifest.Pairs!.Generators);
+        Assert.Equal(eligible.Count, manifest.Pairs.Methods["ModifiedInstruction"]);
+        Assert.Equal(["pair-synthesis", "response-generation"], manifest.Pairs.Templates.Select(t => t.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(0.05, manifest.Pairs.HeldOutShare);
         var keptTexts = kept.Select(a => samples.Single(s => s.PairId == a.PairId && s.SampleIndex == a.KeptSampleIndex).RawCompletion).ToHashSet();
         foreach (var line in sft)
         {

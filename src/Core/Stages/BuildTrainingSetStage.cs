@@ -128,6 +128,24 @@ public sealed class BuildTrainingSetStage(IDbContextFactory<SelfTaughtDbContext>
         }
     }
 
+    /// <summary>Where the pairs judged in the iteration came from, for the manifest.</summary>
+    private async Task<ManifestPairs> PairProvenanceAsync(long experimentId, long iterationId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var judged = db.Annotations.AsNoTracking().Where(a => a.IterationId == iterationId && !a.Pair!.HeldOut).Select(a => a.Pair!);
+        var generators = await judged.Where(p => p.GeneratorModel != null).Select(p => p.GeneratorModel!).Distinct().ToListAsync(cancellationToken);
+        var methods = await judged.GroupBy(p => p.Method).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
+        var templateIds = (await judged.Select(p => p.TemplateId).Distinct().ToListAsync(cancellationToken))
+            .Concat(await judged.Select(p => p.ResponseTemplateId).Distinct().ToListAsync(cancellationToken)).OfType<long>().ToHashSet();
+        var templates = await db.PromptTemplates.AsNoTracking().Where(t => templateIds.Contains(t.Id)).OrderBy(t => t.Id)
+            .Select(t => new ManifestTemplate(t.Id, t.Key, t.Version, t.ContentHash)).ToListAsync(cancellationToken);
+        var settingsJson = await db.Experiments.AsNoTracking().Where(e => e.Id == experimentId).Select(e => e.SettingsJson).SingleAsync(cancellationToken);
+        var heldOut = await db.Pairs.AsNoTracking().CountAsync(p => p.ExperimentId == experimentId && p.HeldOut, cancellationToken);
+        return new ManifestPairs([.. generators.Order(StringComparer.Ordinal)],
+            new SortedDictionary<string, int>(methods.ToDictionary(m => m.Key.ToString(), m => m.Count), StringComparer.Ordinal),
+            templates, ExperimentSettings.FromJson(settingsJson).Generation.HeldOutShare, heldOut);
+    }
+
     private async Task<Built> BuildAsync(long runId, long iterationId, TrainingSetBuildSettings settings, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
@@ -153,6 +171,7 @@ public sealed class BuildTrainingSetStage(IDbContextFactory<SelfTaughtDbContext>
         var templates = await db.PromptTemplates.AsNoTracking().Where(t => templateIds.Contains(t.Id))
             .Select(t => new TemplateInfo(t.Id, t.Key, t.Version, t.ContentHash, t.SystemText)).ToDictionaryAsync(t => t.Id, cancellationToken);
 
+        var pairProvenance = await PairProvenanceAsync(iteration.ExperimentId, iteration.Id, cancellationToken);
         var plan = TrainingSetPlanner.Plan(new TrainingSetInput
         {
             ExperimentId = iteration.ExperimentId, Iteration = iteration.Number, ExperimentSeed = iteration.ExperimentSeed, IterationSeed = iteration.Seed,
@@ -189,7 +208,7 @@ public sealed class BuildTrainingSetStage(IDbContextFactory<SelfTaughtDbContext>
                 }
                 files = writer.Finish();
             }
-            var manifest = TrainingManifest.Create(plan, files, infos.Where(a => !a.HeldOut).SelectMany(a => a.Samples));
+            var manifest = TrainingManifest.Create(plan, files, infos.Where(a => !a.HeldOut).SelectMany(a => a.Samples), pairProvenance);
             var json = manifest.ToJson();
             await File.WriteAllBytesAsync(Path.Combine(staging, TrainingFiles.Manifest), System.Text.Encoding.UTF8.GetBytes(json), cancellationToken);
             return new Built(iteration.ExperimentId, iteration.Number, plan, json, files, staging, target);

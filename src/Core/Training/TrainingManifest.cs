@@ -25,10 +25,11 @@ namespace SelfTaught.Core.Training;
 /// <param name="EarlyStop">Under early stop, what it means for DPO; null otherwise.</param>
 /// <param name="Notes">How the set was built, for the reader.</param>
 /// <param name="Files">The data files with their rows, sizes and SHA-256.</param>
+/// <param name="Pairs">Where the judged pairs came from: generators, methods, template versions, held-out share.</param>
 public sealed record TrainingManifest(
     string Format, long ExperimentId, int Iteration, ManifestJudge Judge, IReadOnlyList<ManifestTemplate> Templates, ManifestSeeds Seeds,
     ManifestSampling Sampling, ManifestLength Length, AnnotationCounts Counts, SetCounts Sft, ManifestDpoCounts Dpo, string? EarlyStop,
-    IReadOnlyList<string> Notes, IReadOnlyList<WrittenFile> Files)
+    IReadOnlyList<string> Notes, IReadOnlyList<WrittenFile> Files, ManifestPairs? Pairs = null)
 {
     /// <summary>Value of <see cref="Format"/>.</summary>
     public const string CurrentFormat = "selftaught-training-set/1";
@@ -54,7 +55,8 @@ public sealed record TrainingManifest(
     /// <param name="plan">The planned set.</param>
     /// <param name="files">The data files, as <see cref="TrainingSetWriter.Finish"/> returned them.</param>
     /// <param name="samples">Sampling facts of the samples of annotations not held out (models, endpoints, settings).</param>
-    public static TrainingManifest Create(TrainingPlan plan, IReadOnlyList<WrittenFile> files, IEnumerable<SampleInfo> samples)
+    /// <param name="pairs">Provenance of the judged pairs, if known.</param>
+    public static TrainingManifest Create(TrainingPlan plan, IReadOnlyList<WrittenFile> files, IEnumerable<SampleInfo> samples, ManifestPairs? pairs = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(files);
@@ -81,7 +83,7 @@ public sealed record TrainingManifest(
                 [.. list.Select(s => s.MaxTokens).Distinct().Order()]),
             new ManifestLength(input.MaxLengthTokens, input.ExcludeOverMaxLength,
                 Invariant($"characters of system text + user prompt + completion (the longer of chosen and rejected for DPO) / {CostEstimate.CharactersPerToken}, rounded up")),
-            plan.Counts, plan.SftCounts, dpo, earlyStop, BuildNotes(input), files);
+            plan.Counts, plan.SftCounts, dpo, earlyStop, BuildNotes(input), files, pairs);
     }
 
     private static IReadOnlyList<string> BuildNotes(TrainingSetInput input) =>
@@ -99,6 +101,15 @@ public sealed record TrainingManifest(
     private static IReadOnlyList<string> Distinct(IEnumerable<string?> values) =>
         [.. values.OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 }
+
+/// <summary>Where the pairs of a training set came from.</summary>
+/// <param name="Generators">Generator models (as the server named them) of the judged pairs.</param>
+/// <param name="Methods">Judged pairs per method (modified instruction, worse response, labeled sources).</param>
+/// <param name="Templates">Template versions that made the pairs (response generation, pair synthesis or rewrite).</param>
+/// <param name="HeldOutShare">Seeded share of pairs held out of training (for checkpoint selection).</param>
+/// <param name="HeldOutPairs">Pairs held out.</param>
+public sealed record ManifestPairs(IReadOnlyList<string> Generators, IReadOnlyDictionary<string, int> Methods, IReadOnlyList<ManifestTemplate> Templates,
+    double HeldOutShare, int HeldOutPairs);
 
 /// <summary>The judge of the iteration.</summary>
 /// <param name="Model">Model configured for the iteration (M_{i−1}).</param>
