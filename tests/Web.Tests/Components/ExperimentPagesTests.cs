@@ -235,6 +235,31 @@ public sealed class ExperimentPagesTests : DatabaseBunitContext
         Assert.Equal(2, judged.FindAll("#experiment-iterations tbody tr").Count);
     }
 
+    [Fact]
+    public async Task IterationPanel_ChoosesTheJudgeTemplateVersion_BeforeJudging()
+    {
+        var pool = await SeedDatasetAsync("pool", DatasetRole.InstructionPool);
+        var experiment = await Services.GetRequiredService<ExperimentService>().CreateAsync(
+            new CreateExperimentRequest { Name = "templates", DatasetId = pool, SeedModel = new("m"), Seed = 2 }, cancellationToken: Cancellation);
+        var templates = Services.GetRequiredService<SelfTaught.Core.Prompts.PromptTemplateService>();
+        await using (var db = Database.CreateContext())
+            await SelfTaught.Core.Prompts.PromptTemplateStore.EnsureAllBuiltInAsync(db, DateTime.UtcNow, Cancellation);
+        long builtIn;
+        await using (var db = Database.CreateContext())
+            builtIn = await db.PromptTemplates.Where(t => t.Key == SelfTaught.Core.Prompts.PromptLibrary.JudgePairwise).Select(t => t.Id).SingleAsync(Cancellation);
+        var source = (await templates.GetAsync(builtIn, Cancellation))!;
+        var copy = await templates.CopyAsync(builtIn, new SelfTaught.Core.Prompts.TemplateEdit("stricter judge", source.SystemText + " Be strict.", source.UserText), Cancellation);
+
+        var cut = Render<ExperimentPage>(p => p.Add(x => x.Id, experiment.Id));
+        cut.WaitForAssertion(() => cut.Find("#judge-1-estimate"));
+        var select = cut.FindComponents<MudBlazor.MudSelect<long?>>().Single(s => s.Instance.Label == "Judge prompt template");
+        await cut.InvokeAsync(() => select.Instance.ValueChanged.InvokeAsync(copy.Summary.Id));
+
+        await using var check = Database.CreateContext();
+        Assert.Equal(copy.Summary.Id, (await check.Iterations.SingleAsync(i => i.ExperimentId == experiment.Id, Cancellation)).JudgeTemplateId);
+        cut.WaitForAssertion(() => Assert.Contains("v2: stricter judge", cut.Markup, StringComparison.Ordinal));
+    }
+
     private static string OneLine(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " ");
 
     private async Task<long> SeedDatasetAsync(string name, DatasetRole role)
