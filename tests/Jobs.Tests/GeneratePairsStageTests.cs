@@ -260,6 +260,85 @@ public sealed class GeneratePairsStageTests
         Assert.Equal(10, await db.Pairs.CountAsync(p => p.ExperimentId == experimentId && p.Method == PairMethod.ModifiedInstruction, Ct));
     }
 
+    /// <summary>
+    /// HelpSteer2 pairs, generated here in the dataset's format (rows 2k and 2k+1 answer one prompt): the weighted score
+    /// (weights 0.65, 0.8, 0.45, 0.55, −0.4) picks the chosen response, also where the plain sum (the import's gold) says
+    /// the opposite; pairs of equal weighted score are never drawn and are counted.
+    /// </summary>
+    [Fact]
+    public async Task HelpSteer2Pairs_AreMixedInByWeightedScore_SkippingAndCountingTies_WithoutModelCalls()
+    {
+        // (scores of row 2k, scores of row 2k+1), each helpfulness, correctness, coherence, complexity, verbosity.
+        (int[] A, int[] B)[] pairs =
+        [
+            ([1, 1, 1, 1, 4], [2, 2, 2, 1, 0]), // sum 8 vs 7 prefers A; weighted 0.85 vs 4.35 prefers B
+            ([3, 3, 3, 3, 0], [3, 3, 3, 3, 4]), // sum 12 vs 16 prefers B; weighted 7.35 vs 5.75 prefers A
+            ([2, 1, 2, 2, 1], [2, 2, 2, 2, 3]), // weighted tie (+0.8 correctness, −0.8 verbosity) though the sums differ: skipped
+            ([4, 4, 4, 2, 1], [1, 1, 1, 1, 1]), // both prefer A
+            ([3, 3, 3, 3, 3], [3, 3, 3, 3, 3]), // equal in every score: skipped
+            ([0, 1, 1, 0, 0], [1, 1, 1, 1, 1]), // both prefer B
+        ];
+        var file = Path.Combine(Path.GetTempPath(), $"helpsteer2-{Guid.NewGuid():N}.jsonl");
+        await File.WriteAllLinesAsync(file, pairs.SelectMany((p, k) => new[] { (Scores: p.A, Side: "a"), (Scores: p.B, Side: "b") }.Select(r =>
+            JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["prompt"] = $"Prompt {k}", ["response"] = $"Response {k}{r.Side}",
+                ["helpfulness"] = r.Scores[0], ["correctness"] = r.Scores[1], ["coherence"] = r.Scores[2], ["complexity"] = r.Scores[3], ["verbosity"] = r.Scores[4],
+            }))), Ct);
+        try
+        {
+            await using var sim = await SimServer.StartAsync(new SimOptions(), Ct);
+            await using var host = await StageHost.StartAsync(sim, Protocol(sim, "OpenAICompatible"));
+            var importer = host.Host.Services.GetRequiredService<DatasetImporter>();
+            var helpSteer = (await importer.ImportNewAsync(
+                new ImportRequest { Name = "helpsteer2", Source = new LocalFileSource(file), Preset = ImportPreset.HelpSteer2 }, cancellationToken: Ct)).DatasetId;
+            var pool = await host.SeedInstructionsAsync(3);
+            var experimentId = await NewExperimentAsync(host, pool, "e", seed: 23);
+            var stages = host.Host.Services.GetRequiredService<ExperimentStages>();
+            GeneratePairsRequest Mix(int count) => new()
+            {
+                IncludeSynthetic = false, Mix = [new PairMixSource { DatasetId = helpSteer, Kind = PairMethod.HelpSteer2, Count = count }],
+            };
+
+            // Only the 4 pairs with a better response can be drawn: asking for 5 is refused, naming the 2 ties.
+            var tooMany = await Assert.ThrowsAsync<ExperimentStageException>(() => stages.StartGeneratePairsAsync(experimentId, Mix(5), Ct));
+            Assert.Contains("asks for 5 HelpSteer2 pairs", tooMany.Message, StringComparison.Ordinal);
+            Assert.Contains("has only 4 usable rows (2 more cannot be used: equal weighted scores", tooMany.Message, StringComparison.Ordinal);
+            var estimate = await stages.EstimateGeneratePairsAsync(experimentId, Mix(4), Ct);
+            var run = await stages.StartGeneratePairsAsync(experimentId, Mix(4), Ct);
+            var finished = await host.WaitForAsync(run.Id, r => r.Status is StageStatus.Completed or StageStatus.Failed);
+
+            Assert.Equal((StageStatus.Completed, 4, 0), (finished.Status, finished.Done, finished.Failed));
+            Assert.Equal((0L, 4L, 0L), (estimate.Calls, estimate.Items, finished.PromptTokens + finished.CompletionTokens));
+            Assert.Contains(estimate.Notes, n => n.Contains("2 rows cannot be used (equal weighted scores", StringComparison.Ordinal));
+            var stored = JsonSerializer.Deserialize<GeneratePairsRunSettings>(finished.SettingsJson, StageJson.Options)!;
+            Assert.Equal(new ResolvedMixSource(helpSteer, PairMethod.HelpSteer2, 4, Skipped: 2), Assert.Single(stored.Mix));
+            Assert.DoesNotContain(sim.Stats.ChatRequests, r => r.Model != "sim-judge");
+            Assert.Empty(GeneratorRequests(sim));
+
+            await using var db = host.Db();
+            var source = await db.LabeledPairs.AsNoTracking().Where(p => p.DatasetId == helpSteer).OrderBy(p => p.RowIndex).ToListAsync(Ct);
+            Assert.Equal(6, source.Count);
+            // The import's gold follows the plain sum; the mix must not: pair 0's gold is A, pair 1's B.
+            Assert.Equal([GoldLabel.A, GoldLabel.B], source.Take(2).Select(p => p.Gold));
+            var mixed = await db.Pairs.AsNoTracking().Where(p => p.ExperimentId == experimentId).ToListAsync(Ct);
+            Assert.All(mixed, p => Assert.Equal((PairMethod.HelpSteer2, PairStatus.Ready, null, 0), (p.Method, p.Status, p.GeneratorModel, p.PromptTokens)));
+            var byPrompt = mixed.ToDictionary(p => p.Prompt, p => (p.Chosen, p.Rejected));
+            Assert.Equal(["Prompt 0", "Prompt 1", "Prompt 3", "Prompt 5"], byPrompt.Keys.Order(StringComparer.Ordinal));
+            Assert.Equal(("Response 0b", "Response 0a"), byPrompt["Prompt 0"]);
+            Assert.Equal(("Response 1a", "Response 1b"), byPrompt["Prompt 1"]);
+            Assert.Equal(("Response 3a", "Response 3b"), byPrompt["Prompt 3"]);
+            Assert.Equal(("Response 5b", "Response 5a"), byPrompt["Prompt 5"]);
+            // Each pair keeps both responses' scores and weighted scores.
+            var details = JsonSerializer.Deserialize<LabeledPairDetails>(mixed.Single(p => p.Prompt == "Prompt 0").DetailsJson!, StageJson.Options)!;
+            Assert.Equal((Position.B, 0.85, 4.35), (details.ChosenResponse, Math.Round(details.WeightedA!.Value, 6), Math.Round(details.WeightedB!.Value, 6)));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Theory]
     [InlineData("Ollama")]
     [InlineData("OpenAICompatible")]

@@ -52,7 +52,7 @@ public sealed class ExperimentFlowTests
         await page.Locator("#select-preview").ClickAsync();
         await Expect(page.Locator("#select-preview-result")).ToContainTextAsync("12 will be selected");
         await page.Locator("#select-start").ClickAsync();
-        await Expect(page.Locator("#select-started")).ToContainTextAsync("is queued");
+        await Expect(page.Locator("#select-run")).ToContainTextAsync("Stage run");
         // The run goes on in the background (the Jobs page follows it); once it has stored the selection, the page shows it.
         var contexts = app.Services.GetRequiredService<IDbContextFactory<SelfTaughtDbContext>>();
         for (var waited = 0; ; waited += 50)

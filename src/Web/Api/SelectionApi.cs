@@ -1,5 +1,7 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using SelfTaught.Core.Data;
+using SelfTaught.Core.Data.Entities;
 
 namespace SelfTaught.Web.Api;
 
@@ -75,25 +77,95 @@ public sealed record SelectionDistributions(int PoolSize, int Selected, Distribu
     }
 }
 
-/// <summary>The selection's distributions against the pool (the twin of the Select panel's charts).</summary>
+/// <summary>One instruction of an experiment's selection, with its contamination check.</summary>
+/// <param name="InstructionId">The instruction's id.</param>
+/// <param name="RowIndex">Its row in the pool (0-based, import order).</param>
+/// <param name="Excerpt">The first <see cref="SelectionApi.ExcerptLength"/> characters of its text.</param>
+/// <param name="Category">Category from the instruction analysis; null when not analyzed.</param>
+/// <param name="Complexity">Complexity 1–10 from the analysis; null when not analyzed.</param>
+/// <param name="LengthBucket">Expected answer length a–e from the analysis; null when not analyzed.</param>
+/// <param name="Contamination">Whether it matched a benchmark prompt, and how.</param>
+/// <param name="ContaminationMatch">The benchmark row it matched (dataset / split / row); null when clean.</param>
+/// <param name="Excluded">Whether it is left out of pair synthesis.</param>
+public sealed record SelectedInstructionRow(
+    long InstructionId, int RowIndex, string Excerpt, string? Category, int? Complexity, char? LengthBucket,
+    ContaminationKind Contamination, string? ContaminationMatch, bool Excluded);
+
+/// <summary>The selection of an experiment, paged, and its distributions against the pool (the twins of the Select panel).</summary>
 public static class SelectionApi
 {
-    /// <summary>Maps the route under <c>/api</c>.</summary>
+    /// <summary>Characters of an instruction's text in a list row.</summary>
+    public const int ExcerptLength = 240;
+
+    // The contamination filter's values besides the kinds' names: any kind other than None.
+    private const string AnyContamination = "contaminated";
+
+    /// <summary>Maps the routes under <c>/api</c>.</summary>
     public static RouteGroupBuilder MapSelectionApi(this RouteGroupBuilder api)
     {
         ArgumentNullException.ThrowIfNull(api);
+        api.MapGet("/experiments/{id:long}/selection", ListAsync).WithTags("Experiments").WithName("ListSelection")
+            .WithSummary("The selected instructions, by pool row, with their analysis and contamination check; filter by contamination "
+                + "(None, ExactMatch, NGramOverlap or contaminated) and excluded (true/false)");
         api.MapGet("/experiments/{id:long}/selection/distributions", GetAsync).WithTags("Experiments").WithName("GetSelectionDistributions")
             .WithSummary("Category, complexity and length shares of the selected (not excluded) instructions against the whole pool (paper Figs. 3–6)");
         return api;
+    }
+
+    /// <summary>
+    /// Reads the <c>contamination</c> filter: a <see cref="ContaminationKind"/> name (any case), or <c>contaminated</c> for
+    /// any kind but <see cref="ContaminationKind.None"/>; null or blank means no filter. Returns an error message naming
+    /// the accepted values when it is neither. Pure.
+    /// </summary>
+    public static (ContaminationKind[]? Kinds, string? Error) ParseContamination(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return (null, null);
+        var trimmed = value.Trim();
+        if (string.Equals(trimmed, AnyContamination, StringComparison.OrdinalIgnoreCase)) return ([ContaminationKind.ExactMatch, ContaminationKind.NGramOverlap], null);
+        // One name exactly: Enum.TryParse would also take numbers and comma-separated lists.
+        if (Enum.GetNames<ContaminationKind>().FirstOrDefault(n => string.Equals(n, trimmed, StringComparison.OrdinalIgnoreCase)) is { } name)
+            return ([Enum.Parse<ContaminationKind>(name)], null);
+        return (null, $"contamination must be one of {string.Join(", ", Enum.GetNames<ContaminationKind>())} or {AnyContamination}, not '{value}'.");
+    }
+
+    private static async Task<IResult> ListAsync(long id, IDbContextFactory<SelfTaughtDbContext> contexts, CancellationToken cancellationToken,
+        int page = 1, int pageSize = Paging.DefaultPageSize, string? contamination = null, string? excluded = null)
+    {
+        var errors = Paging.Validate(page, pageSize) ?? [];
+        var (kinds, contaminationError) = ParseContamination(contamination);
+        if (contaminationError is not null) errors["contamination"] = [contaminationError];
+        bool? excludedFilter = null;
+        if (!string.IsNullOrWhiteSpace(excluded))
+        {
+            if (bool.TryParse(excluded.Trim(), out var e)) excludedFilter = e;
+            else errors["excluded"] = [$"excluded must be true or false, not '{excluded}'."];
+        }
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (!await db.Experiments.AnyAsync(e => e.Id == id, cancellationToken)) return NotFound($"Experiment {id} does not exist.");
+        var rows = db.ExperimentInstructions.AsNoTracking().Where(s => s.ExperimentId == id);
+        if (kinds is not null) rows = rows.Where(s => kinds.Contains(s.Contamination));
+        if (excludedFilter is { } only) rows = rows.Where(s => s.Excluded == only);
+        var total = await rows.CountAsync(cancellationToken);
+        var items = await rows.OrderBy(s => s.Instruction!.RowIndex).ThenBy(s => s.InstructionId).Skip((page - 1) * pageSize).Take(pageSize)
+            .Select(s => new SelectedInstructionRow(s.InstructionId, s.Instruction!.RowIndex, s.Instruction.Text.Substring(0, ExcerptLength),
+                s.Instruction.Category, s.Instruction.Complexity, s.Instruction.LengthBucket, s.Contamination, s.ContaminationMatch, s.Excluded))
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(new PagedResult<SelectedInstructionRow>(items, total));
     }
 
     private static async Task<IResult> GetAsync(long id, IDbContextFactory<SelfTaughtDbContext> contexts, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var datasetId = await db.Experiments.AsNoTracking().Where(e => e.Id == id).Select(e => (long?)e.InstructionDatasetId).SingleOrDefaultAsync(cancellationToken);
-        if (datasetId is null)
-            return TypedResults.Problem(detail: $"Experiment {id} does not exist.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
+        if (datasetId is null) return NotFound($"Experiment {id} does not exist.");
         var pool = await InstructionsApi.SummarizeAsync(db, datasetId.Value, cancellationToken);
         return TypedResults.Ok(await SelectionDistributions.LoadAsync(db, id, pool, cancellationToken));
     }
+
+    // Problem details (RFC 9457) with the message as detail, and as "error" like the other experiment endpoints.
+    private static ProblemHttpResult NotFound(string message) =>
+        TypedResults.Problem(detail: message, statusCode: StatusCodes.Status404NotFound, title: "Not found",
+            extensions: new Dictionary<string, object?> { ["error"] = message });
 }

@@ -149,7 +149,7 @@ public sealed class ExperimentPagesTests : DatabaseBunitContext
         Assert.Contains("no model calls", cut.Find("#select-preview-result").TextContent);
         await cut.InvokeAsync(() => cut.Find("#select-start").Click());
 
-        cut.WaitForAssertion(() => Assert.Contains("is queued", cut.Find("#select-started").TextContent));
+        cut.WaitForAssertion(() => Assert.Contains("Queued", cut.Find("#select-run-status").TextContent));
         await using var check = Database.CreateContext();
         var run = await check.StageRuns.SingleAsync(Cancellation);
         Assert.Equal((StageKind.Select, experiment.Id), (run.Kind, run.ExperimentId));
