@@ -100,6 +100,25 @@ public sealed class PageTests : DatabaseBunitContext
     }
 
     [Fact]
+    public async Task PairsPage_WithAnExperimentFilter_ListsOnlyItsPairs()
+    {
+        var pool = new Dataset { Name = "pool", Role = DatasetRole.InstructionPool, CreatedAt = Created };
+        Experiment NewExperiment(string name) => new() { Name = name, InstructionDataset = pool, SeedModel = "seed", GeneratorModel = "gen", JudgeModel = "judge", CreatedAt = Created };
+        var first = NewExperiment("first");
+        var second = NewExperiment("second");
+        await Database.AddAsync(Cancellation,
+            new Pair { Experiment = first, Prompt = "Only in the first", Chosen = "a", Rejected = "b", Method = PairMethod.ModifiedInstruction, Status = PairStatus.Ready, CreatedAt = Created },
+            new Pair { Experiment = second, Prompt = "Only in the second", Chosen = "a", Rejected = "b", Method = PairMethod.ModifiedInstruction, Status = PairStatus.Ready, CreatedAt = Created });
+        Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>().NavigateTo($"/pairs?experiment={first.Id}");
+
+        var cut = Render<PairsPage>();
+
+        cut.WaitForAssertion(() => Assert.Single(cut.FindAll("#pairs-grid tbody tr")));
+        Assert.Contains("Only in the first", cut.Find("#pairs-grid tbody tr").TextContent);
+        Assert.Contains($"experiment {first.Id}", cut.Find("#pairs-filter").TextContent);
+    }
+
+    [Fact]
     public async Task PairsPage_ListsPair_WhenAnExperimentHasOne()
     {
         var pool = new Dataset { Name = "pool", Role = DatasetRole.InstructionPool, CreatedAt = Created };
