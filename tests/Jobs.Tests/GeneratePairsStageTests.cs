@@ -128,6 +128,40 @@ public sealed class GeneratePairsStageTests
     }
 
     [Fact]
+    public async Task ChosenTemplateVersions_RenderTheRequests_AndAreStoredWithEachPair()
+    {
+        await using var sim = await SimServer.StartAsync(new SimOptions(), Ct);
+        await using var host = await StageHost.StartAsync(sim);
+        var pool = await host.SeedInstructionsAsync(4);
+        var experimentId = await NewExperimentAsync(host, pool, "templates", seed: 6);
+        await SelectAsync(host, experimentId, pool);
+        var templates = host.Host.Services.GetRequiredService<SelfTaught.Core.Prompts.PromptTemplateService>();
+        long builtInResponse, builtInSynthesis;
+        await using (var db = host.Db())
+        {
+            builtInResponse = await db.PromptTemplates.Where(t => t.Key == SelfTaught.Core.Prompts.PromptLibrary.ResponseGeneration).Select(t => t.Id).SingleAsync(Ct);
+            builtInSynthesis = await db.PromptTemplates.Where(t => t.Key == SelfTaught.Core.Prompts.PromptLibrary.PairSynthesis).Select(t => t.Id).SingleAsync(Ct);
+        }
+        var source = (await templates.GetAsync(builtInResponse, Ct))!;
+        var copy = await templates.CopyAsync(builtInResponse, new SelfTaught.Core.Prompts.TemplateEdit("terse", source.SystemText, source.UserText + "\nAnswer in one paragraph."), Ct);
+        var stages = host.Host.Services.GetRequiredService<ExperimentStages>();
+
+        var wrongFamily = await Assert.ThrowsAsync<ExperimentStageException>(() =>
+            stages.StartGeneratePairsAsync(experimentId, new GeneratePairsRequest { SynthesisTemplateId = copy.Summary.Id }, Ct));
+        var run = await stages.StartGeneratePairsAsync(experimentId, new GeneratePairsRequest { ResponseTemplateId = copy.Summary.Id }, Ct);
+        var finished = await host.WaitForAsync(run.Id, r => r.Status is StageStatus.Completed or StageStatus.Failed);
+
+        Assert.Contains("is a 'response-generation' template, not a 'pair-synthesis' one", wrongFamily.Message, StringComparison.Ordinal);
+        Assert.Equal(StageStatus.Completed, finished.Status);
+        await using var check = host.Db();
+        var pairs = await check.Pairs.AsNoTracking().Where(p => p.ExperimentId == experimentId).ToListAsync(Ct);
+        Assert.Equal(4, pairs.Count);
+        Assert.All(pairs, p => Assert.Equal((copy.Summary.Id, builtInSynthesis), (p.ResponseTemplateId!.Value, p.TemplateId!.Value)));
+        // The y_w requests carried the edited text.
+        Assert.Equal(4, GeneratorRequests(sim).Count(r => r.Messages.Any(m => m.Content.EndsWith("Answer in one paragraph.", StringComparison.Ordinal))));
+    }
+
+    [Fact]
     public async Task HeldOutShare_FollowsTheSeededDraw_AndAReplacingRerunAgrees()
     {
         await using var sim = await SimServer.StartAsync(new SimOptions(), Ct);

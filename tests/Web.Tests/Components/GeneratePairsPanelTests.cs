@@ -110,6 +110,36 @@ public sealed class GeneratePairsPanelTests : DatabaseBunitContext
         Assert.Contains("\"includeSynthetic\":false", run.SettingsJson, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Panel_StartsWithTheTemplateVersionsChosen_BuiltInsByDefault()
+    {
+        var (experimentId, _) = await SeedExperimentAsync(2, select: true);
+        await using (var db = Database.CreateContext())
+            await SelfTaught.Core.Prompts.PromptTemplateStore.EnsureAllBuiltInAsync(db, DateTime.UtcNow, Cancellation);
+        var templates = Services.GetRequiredService<SelfTaught.Core.Prompts.PromptTemplateService>();
+        long builtInResponse, builtInSynthesis;
+        await using (var db = Database.CreateContext())
+        {
+            builtInResponse = await db.PromptTemplates.Where(t => t.Key == SelfTaught.Core.Prompts.PromptLibrary.ResponseGeneration).Select(t => t.Id).SingleAsync(Cancellation);
+            builtInSynthesis = await db.PromptTemplates.Where(t => t.Key == SelfTaught.Core.Prompts.PromptLibrary.PairSynthesis).Select(t => t.Id).SingleAsync(Cancellation);
+        }
+        var source = (await templates.GetAsync(builtInResponse, Cancellation))!;
+        var copy = await templates.CopyAsync(builtInResponse, new SelfTaught.Core.Prompts.TemplateEdit("terse answers", source.SystemText, source.UserText + "\nBe brief."), Cancellation);
+        var cut = await RenderPanelAsync(experimentId);
+
+        var response = cut.FindComponents<MudBlazor.MudSelect<long?>>().Single(s => s.Instance.Label!.StartsWith("y_w template", StringComparison.Ordinal));
+        await cut.InvokeAsync(() => response.Instance.ValueChanged.InvokeAsync(copy.Summary.Id));
+        await cut.InvokeAsync(() => cut.Find("#gp-estimate").Click());
+        cut.WaitForAssertion(() => Assert.False(cut.Find("#gp-start").HasAttribute("disabled")));
+        await cut.InvokeAsync(() => cut.Find("#gp-start").Click());
+
+        await using var check = Database.CreateContext();
+        cut.WaitForAssertion(() => Assert.Equal(1, check.StageRuns.Count(r => r.Kind == StageKind.GeneratePairs)));
+        var run = await check.StageRuns.SingleAsync(r => r.Kind == StageKind.GeneratePairs, Cancellation);
+        Assert.Contains($"\"responseTemplateId\":{copy.Summary.Id}", run.SettingsJson, StringComparison.Ordinal);
+        Assert.Contains($"\"synthesisTemplateId\":{builtInSynthesis}", run.SettingsJson, StringComparison.Ordinal);
+    }
+
     private async Task<IRenderedComponent<GeneratePairsPanel>> RenderPanelAsync(long experimentId)
     {
         ExperimentView view;
