@@ -378,7 +378,7 @@ public sealed class GeneratePairsStageTests
     [InlineData("OpenAICompatible")]
     public async Task GradedMathPairs_FromGsm8k_PairACorrectWithAnIncorrectSolution(string protocol)
     {
-        var gsm8k = SharedData("gsm8k", "test.jsonl");
+        var gsm8k = SharedData.File("gsm8k", "test.jsonl");
         await using var sim = await SimServer.StartAsync(new SimOptions { MathAnswerKey = SimOptions.LoadAnswerKey(gsm8k), MathAccuracy = 0.5 }, Ct);
         await using var host = await StageHost.StartAsync(sim, Protocol(sim, protocol));
         var questions = await ImportAsync(host, "gsm8k", ImportPreset.Gsm8k, "gsm8k", "test.jsonl");
@@ -553,18 +553,8 @@ public sealed class GeneratePairsStageTests
     private static async Task<long> ImportAsync(StageHost host, string name, ImportPreset preset, params string[] path)
     {
         var importer = host.Host.Services.GetRequiredService<DatasetImporter>();
-        var result = await importer.ImportNewAsync(new ImportRequest { Name = name, Source = new LocalFileSource(SharedData(path)), Preset = preset }, cancellationToken: Ct);
+        var result = await importer.ImportNewAsync(new ImportRequest { Name = name, Source = new LocalFileSource(SharedData.File(path)), Preset = preset }, cancellationToken: Ct);
         return result.DatasetId;
     }
 
-    /// <summary>A file of the shared data sets (../shared/data beside the repository), found by walking up from the test binaries.</summary>
-    private static string SharedData(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine([dir.FullName, "shared", "data", .. parts]);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException($"shared/data/{string.Join('/', parts)} not found above {AppContext.BaseDirectory}.");
-    }
 }

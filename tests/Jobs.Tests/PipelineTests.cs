@@ -54,7 +54,7 @@ public sealed class PipelineTests
 
         // Import 120 WildChat prompts, analyze them (Fig. 7), select 40.
         var data = Path.Combine(Path.GetTempPath(), $"selftaught-pipeline-{Guid.NewGuid():N}.jsonl");
-        await File.WriteAllLinesAsync(data, File.ReadLines(SharedDataFile("wildchat", "wildchat_1k_noveltybench.jsonl")).Take(120), Ct);
+        await File.WriteAllLinesAsync(data, File.ReadLines(SharedData.File("wildchat", "wildchat_1k_noveltybench.jsonl")).Take(120), Ct);
         var import = await services.GetRequiredService<DatasetImporter>().ImportNewAsync(new ImportRequest
         {
             Name = "wildchat", Source = new LocalFileSource(data), Preset = ImportPreset.Instructions,
@@ -163,14 +163,4 @@ public sealed class PipelineTests
     }
 
     private static bool Finished(StageRun run) => run.Status is StageStatus.Completed or StageStatus.Failed or StageStatus.Cancelled;
-
-    private static string SharedDataFile(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine([dir.FullName, "shared", "data", .. parts]);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException($"shared/data/{string.Join('/', parts)} was not found above {AppContext.BaseDirectory}.");
-    }
 }

@@ -49,7 +49,8 @@ public sealed class PipelineFlowTests
             .Content.ReadFromJsonAsync<JsonElement>(Ct);
         var id = experiment.GetProperty("id").GetInt64();
         var select = await (await http.PostAsJsonAsync($"/api/experiments/{id}/stages/select", new { }, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
-        await WaitForRunAsync(contexts, select.GetProperty("stageRunId").GetInt64());
+        var selectRun = select.GetProperty("stageRunId").GetInt64();
+        await WaitForCompletedAsync(contexts, r => r.Id == selectRun, "select");
 
         var (page, errors) = await E2EEnvironment.OpenPageAsync(browser);
         await page.GotoAsync($"{app.BaseUrl}/experiments/{id}");
@@ -58,7 +59,7 @@ public sealed class PipelineFlowTests
         await E2EEnvironment.ClickUntilAsync(page, page.Locator("#gp-estimate"), "() => document.querySelector('#gp-estimate-result') !== null");
         await Expect(page.Locator("#gp-estimate-result")).ToContainTextAsync("32 calls");
         await page.Locator("#gp-start").ClickAsync();
-        await WaitForKindAsync(contexts, StageKind.GeneratePairs);
+        await WaitForCompletedAsync(contexts, r => r.Kind == StageKind.GeneratePairs, "GeneratePairs");
         await page.ReloadAsync();
         await Expect(page.Locator("#gp-counts")).ToContainTextAsync("16");
 
@@ -71,7 +72,7 @@ public sealed class PipelineFlowTests
         await iteration.Locator("#judge-1-estimate").ClickAsync();
         await Expect(iteration.Locator("#judge-1-estimate-result")).ToContainTextAsync("15 items: 75 calls");
         await iteration.Locator("#judge-1-start").ClickAsync();
-        await WaitForKindAsync(contexts, StageKind.Judge);
+        await WaitForCompletedAsync(contexts, r => r.Kind == StageKind.Judge, "Judge");
         await page.ReloadAsync();
         await Expect(iteration.Locator("#iteration-1-rates")).ToContainTextAsync("Samples agreeing with the synthetic label");
         await Expect(iteration.Locator("#stat-1-samples")).ToContainTextAsync("75");
@@ -79,7 +80,7 @@ public sealed class PipelineFlowTests
         // The training set: confirm, build, download links.
         await E2EEnvironment.ClickUntilAsync(page, iteration.Locator("#training-build"), "() => document.querySelector('#training-build-confirm') !== null");
         await iteration.Locator("#training-build-confirm").ClickAsync();
-        await WaitForKindAsync(contexts, StageKind.BuildTrainingSet);
+        await WaitForCompletedAsync(contexts, r => r.Kind == StageKind.BuildTrainingSet, "BuildTrainingSet");
         await page.ReloadAsync();
         await Expect(iteration.Locator("#training-downloads a")).ToHaveCountAsync(4);
         var sftHref = await iteration.Locator("#training-downloads a").First.GetAttributeAsync("href");
@@ -105,28 +106,18 @@ public sealed class PipelineFlowTests
         Assert.Empty(errors);
     }
 
-    private static async Task WaitForKindAsync(IDbContextFactory<SelfTaughtDbContext> contexts, StageKind kind)
+    /// <summary>Waits until the latest stage run matching <paramref name="which"/> has completed; fails at once if it failed.</summary>
+    private static async Task WaitForCompletedAsync(IDbContextFactory<SelfTaughtDbContext> contexts, System.Linq.Expressions.Expression<Func<StageRun, bool>> which, string what)
     {
         for (var waited = 0; ; waited += 100)
         {
             await using (var db = await contexts.CreateDbContextAsync(Ct))
             {
-                var run = await db.StageRuns.AsNoTracking().Where(r => r.Kind == kind).OrderByDescending(r => r.Id).FirstOrDefaultAsync(Ct);
+                var run = await db.StageRuns.AsNoTracking().Where(which).OrderByDescending(r => r.Id).FirstOrDefaultAsync(Ct);
                 if (run is { Status: StageStatus.Completed }) return;
-                Assert.False(run is { Status: StageStatus.Failed }, $"the {kind} run failed: {run?.LastError}");
+                Assert.False(run is { Status: StageStatus.Failed }, $"the {what} run failed: {run?.LastError}");
             }
-            Assert.True(waited < 60_000, $"no {kind} run completed");
-            await Task.Delay(100, Ct);
-        }
-    }
-
-    private static async Task WaitForRunAsync(IDbContextFactory<SelfTaughtDbContext> contexts, long runId)
-    {
-        for (var waited = 0; ; waited += 100)
-        {
-            await using (var db = await contexts.CreateDbContextAsync(Ct))
-                if (await db.StageRuns.AnyAsync(r => r.Id == runId && r.Status == StageStatus.Completed, Ct)) return;
-            Assert.True(waited < 30_000, $"stage run {runId} did not complete");
+            Assert.True(waited < 60_000, $"no {what} run completed");
             await Task.Delay(100, Ct);
         }
     }

@@ -83,12 +83,15 @@ public sealed partial class ExperimentStages
     {
         async Task<PromptText> ChosenAsync(long? id, string key, string field)
         {
-            if (id is null) return PromptLibrary.Get(key);
-            var template = await db.PromptTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken)
-                ?? throw new ExperimentStageException(Invariant($"settings.generation.{field}: prompt template {id} does not exist."));
-            return template.Key == key
-                ? new PromptText(template.Key, template.Name, template.Source ?? "", template.SystemText, template.UserText)
-                : throw new ExperimentStageException(Invariant($"settings.generation.{field}: prompt template {id} is a '{template.Key}' template, not a '{key}' one."));
+            try
+            {
+                var template = await PromptTemplateStore.ChosenOrBuiltInAsync(db, id, key, DateTime.UtcNow, cancellationToken);
+                return new PromptText(template.Key, template.Name, template.Source ?? "", template.SystemText, template.UserText);
+            }
+            catch (PromptTemplateException ex)
+            {
+                throw new ExperimentStageException($"settings.generation.{field}: {ex.Message}");
+            }
         }
 
         return (await ChosenAsync(g.ResponseTemplateId, PromptLibrary.ResponseGeneration, "responseTemplateId"),

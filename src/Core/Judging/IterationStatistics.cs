@@ -97,14 +97,23 @@ public static class IterationStatistics
         ArgumentNullException.ThrowIfNull(db);
         var statistics = await ComputeJudgingAsync(db, iterationId, cancellationToken);
         var iteration = await db.Iterations.SingleAsync(i => i.Id == iterationId, cancellationToken);
-        var root = Read(iteration.StatisticsJson) ?? [];
         var node = JsonSerializer.SerializeToNode(statistics, Json)!.AsObject();
         node["stageRunId"] = stageRunId;
-        root[JudgingKey] = node;
-        iteration.StatisticsJson = root.ToJsonString();
+        iteration.StatisticsJson = Merge(iteration.StatisticsJson, JudgingKey, node);
         if (iteration.Status is IterationStatus.Created or IterationStatus.Judging)
             iteration.Status = statistics.PairsNotJudged == 0 ? IterationStatus.Judged : IterationStatus.Judging;
         await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// <paramref name="existing"/> statistics with <paramref name="key"/> set to <paramref name="value"/>, every other
+    /// property kept (each stage stores its own key). Text that is not a JSON object is kept under <c>previous</c> rather than lost.
+    /// </summary>
+    public static string Merge(string? existing, string key, JsonNode value)
+    {
+        var root = string.IsNullOrWhiteSpace(existing) ? [] : Read(existing) ?? new JsonObject { ["previous"] = existing };
+        root[key] = value;
+        return root.ToJsonString();
     }
 
     private static JsonObject? Read(string? json)

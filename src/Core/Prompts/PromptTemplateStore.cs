@@ -31,6 +31,21 @@ public static class PromptTemplateStore
     }
 
     /// <summary>
+    /// The version of family <paramref name="key"/> a stage uses: <paramref name="templateId"/> when one is chosen,
+    /// else the built-in one (registered if need be).
+    /// </summary>
+    /// <exception cref="PromptTemplateException">The chosen version does not exist (NotFound) or is of another family (Invalid).</exception>
+    public static async Task<PromptTemplate> ChosenOrBuiltInAsync(SelfTaughtDbContext db, long? templateId, string key, DateTime now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        if (templateId is not { } id) return await EnsureBuiltInAsync(db, key, now, cancellationToken);
+        var template = await db.PromptTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken)
+            ?? throw new PromptTemplateException($"Prompt template {id} does not exist (it may have been deleted); choose another version of '{key}'.", TemplateProblemKind.NotFound);
+        return template.Key == key ? template
+            : throw new PromptTemplateException($"Prompt template {id} is a '{template.Key}' template, not a '{key}' one.", TemplateProblemKind.Invalid);
+    }
+
+    /// <summary>
     /// Registers every built-in template (<see cref="PromptLibrary.BuiltInKeys"/>) as <see cref="EnsureBuiltInAsync"/> does,
     /// so the Settings page lists them before any stage has used them; returns the current row of each, by key.
     /// </summary>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using SelfTaught.Core.Data;
 using SelfTaught.Core.Data.Entities;
 using SelfTaught.Core.Experiments;
+using SelfTaught.Core.Judging;
 using SelfTaught.Core.Training;
 using static System.FormattableString;
 
@@ -153,19 +154,17 @@ public sealed class BuildTrainingSetStage(IDbContextFactory<SelfTaughtDbContext>
             .Select(i => new { i.Id, i.ExperimentId, i.Number, i.Seed, i.JudgeModel, i.JudgeEndpoint, i.JudgeTemplateId, i.SamplesPerPair, i.EarlyStop, ExperimentSeed = i.Experiment!.Seed })
             .SingleOrDefaultAsync(cancellationToken) ?? throw new StageException($"Iteration {iterationId} does not exist.");
 
+        // Seeded choices are keyed by each pair's stable key (method and source row), as in judging.
+        var keys = await PairKeys.Parts(db.Pairs.AsNoTracking().Where(p => p.ExperimentId == iteration.ExperimentId)).ToDictionaryAsync(k => k.PairId, k => k.Key, cancellationToken);
         // Metadata and text lengths only: the texts of the rows chosen are read in batches while the files are written.
         var annotations = await db.Annotations.AsNoTracking().Where(a => a.IterationId == iterationId)
-            .Select(a => new
-            {
-                a.Id, a.PairId, a.Pair!.HeldOut, a.Status, a.Gold, PromptLength = a.JudgePrompt.Length, a.TemplateId, a.KeptSampleIndex, a.FullN,
-                a.Pair.Method, SourceRow = a.Pair.Instruction != null ? (int?)a.Pair.Instruction.RowIndex : a.Pair.SourceLabeledPair != null ? (int?)a.Pair.SourceLabeledPair.RowIndex : null,
-            })
+            .Select(a => new { a.Id, a.PairId, a.Pair!.HeldOut, a.Status, a.Gold, PromptLength = a.JudgePrompt.Length, a.TemplateId, a.KeptSampleIndex, a.FullN })
             .ToListAsync(cancellationToken);
         var samples = (await db.JudgmentSamples.AsNoTracking().Where(s => s.IterationId == iterationId)
                 .Select(s => new { s.AnnotationId, s.Id, s.SampleIndex, s.Verdict, s.Correct, Length = s.RawCompletion == null ? (int?)null : s.RawCompletion.Length, s.Model, s.Endpoint, s.Temperature, s.TopP, s.MaxTokens })
                 .ToListAsync(cancellationToken))
             .ToLookup(s => s.AnnotationId, s => new SampleInfo(s.Id, s.SampleIndex, s.Verdict, s.Correct, s.Length, s.Model, s.Endpoint, s.Temperature, s.TopP, s.MaxTokens));
-        var infos = annotations.Select(a => new AnnotationInfo(a.Id, PairKeys.Stable(a.Method, a.SourceRow, a.PairId), a.HeldOut, a.Status, a.Gold, a.PromptLength,
+        var infos = annotations.Select(a => new AnnotationInfo(a.Id, keys[a.PairId], a.HeldOut, a.Status, a.Gold, a.PromptLength,
             a.TemplateId ?? iteration.JudgeTemplateId, a.KeptSampleIndex, a.FullN, [.. samples[a.Id]])).ToList();
         var templateIds = infos.Select(a => a.TemplateId).OfType<long>().Distinct().ToList();
         var templates = await db.PromptTemplates.AsNoTracking().Where(t => templateIds.Contains(t.Id))
@@ -303,20 +302,7 @@ public sealed class BuildTrainingSetStage(IDbContextFactory<SelfTaughtDbContext>
     /// <paramref name="existing"/> statistics with <c>training</c> set to <paramref name="training"/>, every other
     /// property kept. Text that is not a JSON object is kept under <c>previous</c> rather than lost.
     /// </summary>
-    public static string MergeStatistics(string? existing, JsonObject training)
-    {
-        JsonObject root;
-        try
-        {
-            root = string.IsNullOrWhiteSpace(existing) ? [] : JsonNode.Parse(existing) as JsonObject ?? new JsonObject { ["previous"] = existing };
-        }
-        catch (JsonException)
-        {
-            root = new JsonObject { ["previous"] = existing };
-        }
-        root["training"] = training;
-        return root.ToJsonString();
-    }
+    public static string MergeStatistics(string? existing, JsonObject training) => IterationStatistics.Merge(existing, "training", training);
 
     private static void TryDelete(string folder)
     {

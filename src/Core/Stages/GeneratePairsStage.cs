@@ -158,13 +158,16 @@ public sealed class GeneratePairsStage(IModelResolver models, IDbContextFactory<
 
     /// <summary>The chosen version of a template family, or the built-in one when none is chosen.</summary>
     /// <exception cref="StageException">The chosen version does not exist or belongs to another family.</exception>
-    internal static async Task<PromptTemplate> TemplateAsync(SelfTaughtDbContext db, long? templateId, string key, DateTime now, CancellationToken cancellationToken)
+    private static async Task<PromptTemplate> TemplateAsync(SelfTaughtDbContext db, long? templateId, string key, DateTime now, CancellationToken cancellationToken)
     {
-        if (templateId is not { } id) return await PromptTemplateStore.EnsureBuiltInAsync(db, key, now, cancellationToken);
-        var template = await db.PromptTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.Id == id, cancellationToken)
-            ?? throw new StageException($"Prompt template {id} does not exist (it may have been deleted); choose another version of '{key}'.");
-        return template.Key == key ? template
-            : throw new StageException($"Prompt template {id} is a '{template.Key}' template (v{template.Version}), not a '{key}' template.");
+        try
+        {
+            return await PromptTemplateStore.ChosenOrBuiltInAsync(db, templateId, key, now, cancellationToken);
+        }
+        catch (PromptTemplateException ex)
+        {
+            throw new StageException(ex.Message, ex);
+        }
     }
 
     /// <summary>Every item of a run over experiment <paramref name="experimentId"/>, in ascending order (see <see cref="PairItemKeys"/>).</summary>

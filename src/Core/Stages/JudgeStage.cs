@@ -49,13 +49,18 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
         {
             throw new StageException(ex.Message, ex);
         }
-        var template = iteration.JudgeTemplateId is { } templateId
-            ? await db.PromptTemplates.AsNoTracking().SingleOrDefaultAsync(t => t.Id == templateId, cancellationToken)
-              ?? throw new StageException($"The iteration's judge template {templateId} no longer exists.")
-            : await PromptTemplateStore.EnsureBuiltInAsync(db, PromptLibrary.JudgePairwise, time.GetUtcNow().UtcDateTime, cancellationToken);
-        var keys = await StableKeys(EligiblePairs(db, iteration.ExperimentId)).Select(p => p.Key).ToListAsync(cancellationToken);
+        PromptTemplate template;
+        try
+        {
+            template = await PromptTemplateStore.ChosenOrBuiltInAsync(db, iteration.JudgeTemplateId, PromptLibrary.JudgePairwise, time.GetUtcNow().UtcDateTime, cancellationToken);
+        }
+        catch (PromptTemplateException ex)
+        {
+            throw new StageException($"The iteration's judge template: {ex.Message}", ex);
+        }
+        var keys = await PairKeys.Parts(EligiblePairs(db, iteration.ExperimentId)).ToListAsync(cancellationToken);
         var fullN = settings.Judging.EarlyStop
-            ? JudgePlan.FullNSubsample(keys.Select(k => PairKeys.Stable(k.Method, k.SourceRow, k.Id)).ToList(), iteration.Seed, settings.Judging.FullNShare, settings.Judging.FullNMinimum)
+            ? JudgePlan.FullNSubsample(keys.Select(k => k.Key).ToList(), iteration.Seed, settings.Judging.FullNShare, settings.Judging.FullNMinimum)
             : null;
         return new Execution(run.Id, iteration, settings, model, template, fullN, contexts, time);
     }
@@ -67,15 +72,6 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
         return db.Pairs.AsNoTracking().Where(p => p.ExperimentId == experimentId && p.Status == PairStatus.Ready && !p.HeldOut && p.Chosen != null && p.Rejected != null)
             .OrderBy(p => p.Id);
     }
-
-    /// <summary>What a pair's stable key (<see cref="PairKeys"/>) is made of.</summary>
-    private sealed record KeyParts(long Id, PairMethod Method, int? SourceRow);
-
-    private sealed record PairWithKey(Pair Pair, KeyParts Key);
-
-    /// <summary>Pairs with the parts of their stable key: method and source row.</summary>
-    private static IQueryable<PairWithKey> StableKeys(IQueryable<Pair> pairs) => pairs.Select(p => new PairWithKey(p, new KeyParts(p.Id, p.Method,
-        p.Instruction != null ? (int?)p.Instruction.RowIndex : p.SourceLabeledPair != null ? (int?)p.SourceLabeledPair.RowIndex : null)));
 
     /// <summary>How many model samples the judge draws at once for one pair (its requests run in parallel).</summary>
     private static int ChoicesPerRequest(JudgingSettings judging, ModelCapabilities capabilities) =>
@@ -118,13 +114,15 @@ public sealed class JudgeStage(IModelResolver models, IDbContextFactory<SelfTaug
 
         public async Task<ItemOutcome> ProcessAsync(long itemId, CancellationToken cancellationToken)
         {
-            PairWithKey? found;
+            Pair? pair;
+            long key;
             await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
-                found = await StableKeys(db.Pairs.AsNoTracking().Where(p => p.Id == itemId)).SingleOrDefaultAsync(cancellationToken);
-            if (found is null) return new ItemOutcome(itemId, $"Pair {itemId} no longer exists.", 0, 0, null);
-            var pair = found.Pair;
-            // Seeded choices are keyed by the pair's method and source row, not its id, so they repeat in any database.
-            var key = PairKeys.Stable(found.Key.Method, found.Key.SourceRow, pair.Id);
+            {
+                pair = await db.Pairs.AsNoTracking().SingleOrDefaultAsync(p => p.Id == itemId, cancellationToken);
+                if (pair is null) return new ItemOutcome(itemId, $"Pair {itemId} no longer exists.", 0, 0, null);
+                // Seeded choices are keyed by the pair's method and source row, not its id, so they repeat in any database.
+                key = (await PairKeys.Parts(db.Pairs.Where(p => p.Id == itemId)).SingleAsync(cancellationToken)).Key;
+            }
             if (pair.Chosen is null || pair.Rejected is null) return new ItemOutcome(itemId, $"Pair {itemId} has no responses to judge.", 0, 0, null);
 
             var chosenPosition = JudgePlan.Placement(iteration.Seed, key);
