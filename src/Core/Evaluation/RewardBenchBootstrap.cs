@@ -69,11 +69,11 @@ public static class RewardBenchBootstrap
         return Percentiles(differences);
     }
 
-    private static List<(string Subset, List<(double First, double Second)> Examples)> Group(IEnumerable<(string Subset, double First, double Second)> examples) =>
+    internal static List<(string Subset, List<(double First, double Second)> Examples)> Group(IEnumerable<(string Subset, double First, double Second)> examples) =>
         [.. examples.GroupBy(e => e.Subset, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => (g.Key, g.Select(e => (e.First, e.Second)).ToList()))];
 
-    private static List<(string Subset, double First, double Second)> Resample(List<(string Subset, List<(double First, double Second)> Examples)> bySubset, Random random)
+    internal static List<(string Subset, double First, double Second)> Resample(List<(string Subset, List<(double First, double Second)> Examples)> bySubset, Random random)
     {
         var sample = new List<(string, double, double)>();
         foreach (var (subset, examples) in bySubset)
@@ -86,7 +86,7 @@ public static class RewardBenchBootstrap
     }
 
     // Percentiles by linear interpolation between order statistics (numpy's default).
-    private static ScoreInterval Percentiles(double[] values)
+    internal static ScoreInterval Percentiles(double[] values)
     {
         Array.Sort(values);
         return new ScoreInterval(Quantile(values, 0.025), Quantile(values, 0.975), values.Length);
@@ -98,5 +98,39 @@ public static class RewardBenchBootstrap
         var below = (int)Math.Floor(position);
         var above = Math.Min(below + 1, sorted.Length - 1);
         return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+    }
+}
+
+/// <summary>
+/// Seeded bootstrap intervals of a plain mean of example scores (accuracy on MT-Bench, HelpSteer2 and pair sets),
+/// resampling examples within their subsets as <see cref="RewardBenchBootstrap"/> does.
+/// </summary>
+public static class MeanBootstrap
+{
+    /// <summary>95% interval of 100 × the mean example score.</summary>
+    /// <param name="examples">Example scores (0–1) with their subsets ("" when the set has none).</param>
+    /// <param name="seed">Seed of the resampling.</param>
+    /// <param name="resamples">Resamples to draw.</param>
+    public static ScoreInterval Interval(IReadOnlyList<(string Subset, double Score)> examples, long seed, int resamples = RewardBenchBootstrap.DefaultResamples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        return PairedDifference(examples.Select(e => (e.Subset, e.Score, 0.0)).ToList(), seed, resamples);
+    }
+
+    /// <summary>95% interval of 100 × (mean of first − mean of second) for two models scored on the same examples.</summary>
+    /// <param name="paired">Per example: its subset and the two models' scores (0–1).</param>
+    /// <param name="seed">Seed of the resampling.</param>
+    /// <param name="resamples">Resamples to draw.</param>
+    public static ScoreInterval PairedDifference(IReadOnlyList<(string Subset, double First, double Second)> paired, long seed, int resamples = RewardBenchBootstrap.DefaultResamples)
+    {
+        ArgumentNullException.ThrowIfNull(paired);
+        ArgumentOutOfRangeException.ThrowIfLessThan(resamples, 2);
+        ArgumentOutOfRangeException.ThrowIfZero(paired.Count);
+        var bySubset = RewardBenchBootstrap.Group(paired);
+        var random = Seeds.Random(seed);
+        var values = new double[resamples];
+        for (var r = 0; r < resamples; r++)
+            values[r] = 100 * RewardBenchBootstrap.Resample(bySubset, random).Average(e => e.First - e.Second);
+        return RewardBenchBootstrap.Percentiles(values);
     }
 }

@@ -96,6 +96,29 @@ public static class RewardBenchScoring
             StringComparer.Ordinal);
         return new RewardBenchScores(sections.Values.Average(), sections, subsets, sums.ToDictionary(s => s.Key, s => s.Value.Count, StringComparer.Ordinal));
     }
+    /// <summary>
+    /// Sections and Overall from the subsets that have scores, as RewardBench's own tool does when a subset is absent
+    /// (<c>calculate_scores_per_section</c> skips it and weights the rest): a section is computed from its present
+    /// subsets; a section with none has no score (RewardBench would print 0) and then Overall is null too.
+    /// </summary>
+    /// <param name="subsetScores">Accuracy ×100 of each subset with at least one example.</param>
+    /// <returns>Overall (null unless all four sections have a score), the sections that do, and the subsets missing.</returns>
+    /// <exception cref="ArgumentException">A subset is not one of RewardBench's.</exception>
+    public static (double? Overall, IReadOnlyDictionary<string, double> Sections, IReadOnlyList<string> Missing) ScoreAvailable(IReadOnlyDictionary<string, double> subsetScores)
+    {
+        ArgumentNullException.ThrowIfNull(subsetScores);
+        var unknown = subsetScores.Keys.Where(s => !ExampleCounts.ContainsKey(s)).Order(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0) throw new ArgumentException($"Unknown subsets: {string.Join(", ", unknown)}.", nameof(subsetScores));
+        var sections = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (section, subsets) in Sections)
+        {
+            var present = subsets.Where(subsetScores.ContainsKey).ToList();
+            if (present.Count > 0)
+                sections[section] = present.Sum(s => subsetScores[s] * ExampleCounts[s]) / present.Sum(s => ExampleCounts[s]);
+        }
+        var missing = ExampleCounts.Keys.Where(s => !subsetScores.ContainsKey(s)).Order(StringComparer.Ordinal).ToList();
+        return (sections.Count == Sections.Count ? sections.Values.Average() : null, sections, missing);
+    }
 }
 
 /// <summary>RewardBench scores on a 0–100 scale, unrounded.</summary>
