@@ -43,6 +43,8 @@ public static class DependencyInjection
         builder.Services.AddSingleton<IStage, JudgeStage>();
         builder.Services.AddSingleton<SelfTaught.Core.Experiments.IterationService>();
         builder.Services.AddSingleton<PromptTemplateService>();
+        builder.Services.AddSingleton<IStage, EvaluateStage>();
+        builder.Services.AddSingleton<SelfTaught.Core.Evaluation.EvaluationService>();
 
         // Training-set exports: Exports:Folder, default "exports" beside the database file (the app's data folder).
         builder.Services.AddOptions<TrainingExportOptions>().BindConfiguration(TrainingExportOptions.SectionName)

@@ -48,6 +48,7 @@ public static class DependencyInjection
 
         // Core reaches models only through its port; the inference layer's registry implements it here.
         builder.Services.AddSingleton<IModelResolver, RegistryModelResolver>();
+        builder.Services.AddSingleton<IModelIdentifier, RegistryModelIdentifier>();
         builder.Services.AddSingleton<BackendCatalog>();
         // One way to start an import, shared by the HTTP API and the Data page.
         builder.Services.AddSingleton<ImportLauncher>();

@@ -10,6 +10,7 @@ using SelfTaught.Core.Models;
 using SelfTaught.Core.Stages;
 using SelfTaught.Inference;
 using SelfTaught.SimBackend;
+using SelfTaught.Web.Backends;
 
 namespace SelfTaught.Jobs.Tests;
 
@@ -54,7 +55,8 @@ internal sealed class StageHost : IAsyncDisposable
         builder.AddCore();
         builder.AddInference();
         builder.AddJobs();
-        builder.Services.AddSingleton<IModelResolver, RegistryResolver>();
+        builder.Services.AddSingleton<IModelResolver, RegistryModelResolver>();
+        builder.Services.AddSingleton<IModelIdentifier, RegistryModelIdentifier>();
         builder.Services.AddSingleton(new StageEngineOptions { ChunkSize = 50, FlagPollInterval = TimeSpan.FromMilliseconds(50), BatchDelay = TimeSpan.FromMilliseconds(100) });
         var host = builder.Build();
         await host.Services.InitializeDatabaseAsync(Ct);
@@ -104,22 +106,5 @@ internal sealed class StageHost : IAsyncDisposable
         Host.Dispose();
         SqliteConnection.ClearAllPools();
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { /* best effort */ }
-    }
-
-    /// <summary>Core's model port over the inference registry, as the web host adapts it.</summary>
-    private sealed class RegistryResolver(EndpointRegistry registry) : IModelResolver
-    {
-        public ResolvedModel Resolve(ModelReference model)
-        {
-            try
-            {
-                var (client, candidates) = registry.Resolve(model.Model, model.Endpoint);
-                return new ResolvedModel(client, new ModelCapabilities(candidates.All(c => c.AcceptsN), candidates.Sum(c => c.Options.MaxConcurrentRequests), [.. candidates.Select(c => c.Name)]));
-            }
-            catch (InvalidOperationException ex)
-            {
-                throw new ModelResolutionException(ex.Message);
-            }
-        }
     }
 }

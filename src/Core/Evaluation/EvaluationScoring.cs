@@ -103,7 +103,11 @@ public sealed record EvaluationSummary(
     PositionBias PositionBias,
     LengthBias LengthBias,
     OrderAccuracy Accuracy,
-    EvaluationIntervals Intervals);
+    EvaluationIntervals Intervals)
+{
+    /// <summary>Rows of the data set left out by the protocol, by reason (MT-Bench tie votes, HelpSteer2 equal scores, ...).</summary>
+    public IReadOnlyDictionary<string, int> Filtered { get; init; } = new Dictionary<string, int>();
+}
 
 /// <summary>
 /// Turns judge outputs into an evaluation's scores (DESIGN §1 step 6), as pure functions. A <em>judgment</em> is one

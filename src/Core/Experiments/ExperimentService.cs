@@ -189,4 +189,10 @@ public static class SeedStreams
 
     /// <summary>Which rows of a labeled source are mixed into an experiment's pairs: (Mix, method, source row index).</summary>
     public const long Mix = 7;
+
+    /// <summary>An evaluation's order in <c>random</c> position mode: (EvaluationOrder, example key hash), from the run's seed.</summary>
+    public const long EvaluationOrder = 20;
+
+    /// <summary>An evaluation request's seed: (EvaluationRequest, example key hash, chosen position, first sample index), from the run's seed.</summary>
+    public const long EvaluationRequest = 21;
 }

@@ -114,3 +114,17 @@ public static class ChatChoices
         return [new ChatChoice(0, response.Text, response.FinishReason?.Value)];
     }
 }
+
+/// <summary>Who a model is, as an evaluation records it.</summary>
+/// <param name="Model">The model name asked for.</param>
+/// <param name="Digest">Ollama's <c>digest</c> from <c>/api/tags</c>, or the id an OpenAI-compatible server lists in <c>/v1/models</c>; null when the server did not list the model.</param>
+/// <param name="Endpoint">The endpoint that was asked.</param>
+/// <param name="Note">Why there is no digest, when there is none.</param>
+public sealed record ModelIdentity(string Model, string? Digest, string? Endpoint, string? Note = null);
+
+/// <summary>Asks the server(s) of a model who it is: Ollama's model digest, or the served model id.</summary>
+public interface IModelIdentifier
+{
+    /// <summary>Identifies <paramref name="model"/> by asking an endpoint that serves it. Never throws for what a server answers.</summary>
+    Task<ModelIdentity> IdentifyAsync(ModelReference model, CancellationToken cancellationToken);
+}

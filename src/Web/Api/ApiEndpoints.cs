@@ -14,5 +14,6 @@ public static class ApiEndpoints
             .MapTrainingSetsApi()
             .MapPairsApi()
             .MapTemplatesApi()
-            .MapSelectionApi();
+            .MapSelectionApi()
+            .MapEvaluationsApi();
 }

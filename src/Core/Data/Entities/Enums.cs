@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace SelfTaught.Core.Data.Entities;
 
 /// <summary>What a dataset's rows are used for.</summary>
@@ -111,20 +113,27 @@ public enum BackendKind
 /// <summary>Which benchmark protocol an evaluation run follows.</summary>
 public enum BenchmarkKind
 {
-    RewardBench,
-    MtBench,
-    HelpSteer2,
+    /// <summary>RewardBench's filtered split, scored with its official weights.</summary>
+    [JsonStringEnumMemberName("rewardbench")] RewardBench,
+    /// <summary>Agreement with MT-Bench human votes.</summary>
+    [JsonStringEnumMemberName("mtbench")] MtBench,
+    /// <summary>HelpSteer2 validation pairs.</summary>
+    [JsonStringEnumMemberName("helpsteer2")] HelpSteer2,
     /// <summary>Any labeled pair set, including an experiment's held-out synthetic pairs.</summary>
-    Pairs,
+    [JsonStringEnumMemberName("pairs")] Pairs,
 }
 
 /// <summary>Which order(s) an evaluation shows the chosen response in.</summary>
 public enum PositionMode
 {
-    Both,
-    ChosenFirst,
-    ChosenSecond,
-    Random,
+    /// <summary>Each example in both orders, scores averaged (paper default).</summary>
+    [JsonStringEnumMemberName("both")] Both,
+    /// <summary>The chosen response always as A.</summary>
+    [JsonStringEnumMemberName("chosen-first")] ChosenFirst,
+    /// <summary>The chosen response always as B.</summary>
+    [JsonStringEnumMemberName("chosen-second")] ChosenSecond,
+    /// <summary>A seeded coin per example; the order is stored with each result.</summary>
+    [JsonStringEnumMemberName("random")] Random,
 }
 
 /// <summary>Status of an iteration.</summary>
