@@ -63,9 +63,18 @@ public sealed partial class DatasetImporter(
     {
         ArgumentNullException.ThrowIfNull(request);
         request.Validate();
-        var path = request.Source switch { LocalFileSource l => l.Path, UploadedFileSource u => u.Path, _ => null };
+        var (path, fileName) = request.Source switch
+        {
+            LocalFileSource l => (l.Path, Path.GetFileName(l.Path)),
+            UploadedFileSource u => (u.Path, Path.GetFileName(u.FileName)),
+            _ => (null, null),
+        };
         if (path is not null && !File.Exists(path))
             throw new ImportException(Directory.Exists(path) ? $"'{path}' is a folder, not a file." : $"The file '{path}' does not exist.");
+        // Files joined into the rows (MT-Bench's answers and questions) are checked now, so a missing one stores nothing.
+        if (path is not null)
+            await ResolveJoinedFilesAsync(RowMapper.Create(request), request, request.ResolveFormat(),
+                SourceFileInfo.Of(path, fileName!, null), cancellationToken);
 
         var hubSource = request.Source as HubSource;
         var dataset = new Dataset
@@ -199,7 +208,11 @@ public sealed partial class DatasetImporter(
         var format = request.ResolveFormat();
 
         var files = await ResolveFilesAsync(request, progress, ct);
-        var contentHash = await HashAsync(files, progress, ct);
+        var mapper = RowMapper.Create(request);
+        var joined = files.Count == 0 ? [] : await ResolveJoinedFilesAsync(mapper, request, format, files[0], ct);
+        var joinedFiles = joined.Select(j => SourceFileInfo.Of(j.Path, Path.GetFileName(j.Path), null)).ToList();
+        // Joined files are part of the content: a changed answers file would change rows already stored.
+        var contentHash = await HashAsync([.. files, .. joinedFiles], progress, ct);
         if (dataset.ContentHash is not null && dataset.ContentHash != contentHash)
             throw new ImportException(
                 $"The source '{request.Source.DisplayName}' changed since this import started (its SHA-256 differs), so the rows stored so far no longer match it. Import it again.");
@@ -221,7 +234,7 @@ public sealed partial class DatasetImporter(
         if (lastStored is not null) LogResuming(logger, dataset.Id, lastStored.Value);
 
         var state = new ImportState(dataset.Id, request.EffectiveDedupe, lastStored ?? -1);
-        var mapper = RowMapper.Create(request);
+        await mapper.LoadJoinedFilesAsync(joined, ct);
         // Parsing and writing overlap: batches go to one writer task, in order, so what is stored is always a prefix.
         await using var writer = new BatchWriter(WriteBatchAsync, ct);
         long offset = 0;
@@ -271,10 +284,15 @@ public sealed partial class DatasetImporter(
                 throw new ImportException(
                     Invariant($"The dataset holds {stored:N0} rows but the source yields {state.Accepted:N0}; something else wrote to it during the import. Import it again."));
 
-            var report = state.Report(request, format, files, mapper.ResolvedColumns, lastStored is not null, startedAt);
+            var importedFiles = files.Select(f => new ImportedFile(f.Name, f.Bytes, f.Url))
+                .Concat(joined.Zip(joinedFiles, (j, f) => new ImportedFile(f.Name, f.Bytes, JoinedAs: j.JoinedAs))).ToList();
+            var report = state.Report(request, format, importedFiles, mapper.ResolvedColumns, mapper.SourceForm, lastStored is not null, startedAt);
             var reportJson = report.ToJson();
+            // Without a description of its own, the dataset says which form of the source it came from.
+            var description = request.Description ?? mapper.SourceForm;
             var updated = await db.Datasets.Where(d => d.Id == dataset.Id && d.Status == DatasetStatus.Importing)
                 .ExecuteUpdateAsync(s => s
+                    .SetProperty(d => d.Description, description)
                     .SetProperty(d => d.RowCount, stored)
                     .SetProperty(d => d.RejectedCount, state.Rejected)
                     .SetProperty(d => d.DuplicateCount, state.Duplicates)
@@ -286,6 +304,17 @@ public sealed partial class DatasetImporter(
             progress.Report(state.Progress(ImportPhase.Completed, 1, null));
             return new ImportResult(dataset.Id, stored, state.Rejected, state.Duplicates, contentHash, report);
         }
+    }
+
+    // Presets that join other files into the rows (MT-Bench's two-file form) decide which from the first file's columns.
+    private static async Task<IReadOnlyList<JoinedFile>> ResolveJoinedFilesAsync(
+        RowMapper mapper, ImportRequest request, ImportFormat format, SourceFileInfo first, CancellationToken ct)
+    {
+        if (!mapper.JoinsFiles) return [];
+        IReadOnlyList<string> columns;
+        await using (var table = await SourceReader.OpenAsync(first.Path, format, first.Name, ct))
+            columns = table.Columns;
+        return mapper.ResolveJoinedFiles(columns, first.Name, first.Path, request);
     }
 
     private async Task WriteBatchAsync(PendingBatch batch, CancellationToken ct)
@@ -501,14 +530,17 @@ public sealed partial class DatasetImporter(
                 case PairDraft p:
                     var prompt = TextNormalizer.Normalize(p.Prompt!);
                     // A pair is a duplicate only when everything matches: benchmarks reuse prompts with other responses.
+                    // Votes of different judges on one pair are different rows (MT-Bench): the judge is part of the key when there is one.
                     var pairHash = TextNormalizer.Hash64(string.Join('\u001F',
-                        TextNormalizer.Normalize(p.Subset ?? ""), prompt, TextNormalizer.Normalize(p.ResponseA!), TextNormalizer.Normalize(p.ResponseB!)));
+                        p.Judge is null
+                            ? [TextNormalizer.Normalize(p.Subset ?? ""), prompt, TextNormalizer.Normalize(p.ResponseA!), TextNormalizer.Normalize(p.ResponseB!)]
+                            : [TextNormalizer.Normalize(p.Subset ?? ""), prompt, TextNormalizer.Normalize(p.ResponseA!), TextNormalizer.Normalize(p.ResponseB!), p.Judge]));
                     if (IsDuplicate(pairHash, index, p.Prompt)) break;
                     if (index > lastStoredIndex)
                         PendingPairs.Add(new LabeledPair
                         {
                             DatasetId = datasetId, RowIndex = index, Subset = p.Subset, SourceId = p.SourceId, Prompt = p.Prompt!,
-                            ResponseA = p.ResponseA!, ResponseB = p.ResponseB!, Gold = p.Gold, Turn = p.Turn, ModelA = p.ModelA, ModelB = p.ModelB,
+                            ResponseA = p.ResponseA!, ResponseB = p.ResponseB!, Gold = p.Gold, Turn = p.Turn, ModelA = p.ModelA, ModelB = p.ModelB, Judge = p.Judge,
                             MetadataJson = RowText.Serialize(p.Metadata), NormalizedPromptHash = TextNormalizer.ToHex(TextNormalizer.Hash64(prompt)),
                             AttributeScoresAJson = p.AttributeScoresAJson, AttributeScoresBJson = p.AttributeScoresBJson,
                         });
@@ -554,12 +586,13 @@ public sealed partial class DatasetImporter(
             .OrderByDescending(r => r.Value.Count)
             .Select(r => Invariant($"{r.Value.Count:N0} × {r.Key} (e.g. row {r.Value.Examples[0].RowIndex}: {r.Value.Examples[0].Detail})")));
 
-        public ImportReport Report(ImportRequest request, ImportFormat format, IReadOnlyList<SourceFileInfo> files,
-            IReadOnlyDictionary<string, string> columns, bool resumed, DateTime startedAt) => new()
+        public ImportReport Report(ImportRequest request, ImportFormat format, IReadOnlyList<ImportedFile> files,
+            IReadOnlyDictionary<string, string> columns, string? sourceForm, bool resumed, DateTime startedAt) => new()
         {
             Format = ImportFormats.Name(format),
             Preset = ImportPresets.Name(request.Preset),
-            Files = files.Select(f => new ImportedFile(f.Name, f.Bytes, f.Url)).ToList(),
+            Files = files,
+            SourceForm = sourceForm,
             Columns = new Dictionary<string, string>(columns),
             Filters = request.Filters with { Dedupe = request.EffectiveDedupe },
             RowsRead = RowsRead,

@@ -23,7 +23,7 @@ public sealed record ImportBody
     public string? Revision { get; init; }
     /// <summary><c>parquet</c>, <c>jsonl</c> or <c>csv</c>; default from the extension.</summary>
     public string? Format { get; init; }
-    /// <summary>Preset wire name (<c>wildchat</c>, <c>instructions</c>, <c>pairs</c>, <c>rewardbench</c>, <c>hh-rlhf</c>, <c>gsm8k</c>); default <c>instructions</c>.</summary>
+    /// <summary>Preset wire name (<c>wildchat</c>, <c>instructions</c>, <c>pairs</c>, <c>rewardbench</c>, <c>mtbench-human</c>, <c>helpsteer2</c>, <c>hh-rlhf</c>, <c>gsm8k</c>); default <c>instructions</c>.</summary>
     public string? Preset { get; init; }
     /// <summary>Dataset role; default from the preset.</summary>
     public DatasetRole? Role { get; init; }
@@ -47,6 +47,10 @@ public sealed record ImportBody
     public bool? Dedupe { get; init; }
     /// <summary>Dataset description.</summary>
     public string? Description { get; init; }
+    /// <summary><c>mtbench-human</c> two-file form: the answers file on the server; default <c>human_judgment_answers.jsonl</c> beside the votes file.</summary>
+    public string? AnswersPath { get; init; }
+    /// <summary><c>mtbench-human</c>: the MT-Bench questions file on the server; default <c>../mt_bench/question.jsonl</c> relative to the votes file.</summary>
+    public string? QuestionsPath { get; init; }
 
     /// <summary>The import request this body asks for.</summary>
     /// <param name="uploadedPath">Where a multipart upload was saved (then <see cref="Path"/> and <see cref="Hub"/> must be empty).</param>
@@ -73,6 +77,8 @@ public sealed record ImportBody
             Format = Format is null ? null : ImportFormats.Parse(Format),
             Columns = Columns,
             Description = Description,
+            AnswersPath = string.IsNullOrWhiteSpace(AnswersPath) ? null : AnswersPath.Trim(),
+            QuestionsPath = string.IsNullOrWhiteSpace(QuestionsPath) ? null : QuestionsPath.Trim(),
             Filters = new ImportFilters
             {
                 Turn = Turn ?? defaults.Turn,

@@ -36,6 +36,20 @@ public sealed record ImportRequest
     /// <summary>Optional description stored on the dataset.</summary>
     public string? Description { get; init; }
 
+    /// <summary>
+    /// <c>mtbench-human</c>, two-file form only: the answers file (<c>question_id</c>, <c>model</c>, <c>answer</c>).
+    /// Default (null): <c>human_judgment_answers.jsonl</c> beside the votes file. A path given here is used as written
+    /// (absolute, or relative to the working directory, like a local source path).
+    /// </summary>
+    public string? AnswersPath { get; init; }
+
+    /// <summary>
+    /// <c>mtbench-human</c>: the MT-Bench questions file (<c>question_id</c>, <c>category</c>, <c>turns</c>). Two-file
+    /// form default (null): <c>../mt_bench/question.jsonl</c> relative to the votes file's folder. With the
+    /// <c>lmsys/mt_bench_human_judgments</c> schema it is optional and only supplies categories.
+    /// </summary>
+    public string? QuestionsPath { get; init; }
+
     /// <summary>The role the dataset gets: <see cref="Role"/>, or the preset's default.</summary>
     [JsonIgnore]
     public DatasetRole EffectiveRole => Role ?? ImportPresets.DefaultRole(Preset);
@@ -76,11 +90,24 @@ public sealed record ImportRequest
                 throw new ImportException("The import names no source.");
         }
         ResolveFormat();
+        if (Preset != ImportPreset.MtBenchHuman && (AnswersPath is not null || QuestionsPath is not null))
+            throw new ImportException(
+                $"answersPath and questionsPath name the files joined into MT-Bench human votes; preset '{ImportPresets.Name(Preset)}' reads no such files. Use preset mtbench-human, or leave them out.");
+        if (Preset == ImportPreset.MtBenchHuman)
+        {
+            if (AnswersPath is { } answers && string.IsNullOrWhiteSpace(answers))
+                throw new ImportException("answersPath is blank; leave it out to use human_judgment_answers.jsonl beside the votes file.");
+            if (QuestionsPath is { } questions && string.IsNullOrWhiteSpace(questions))
+                throw new ImportException("questionsPath is blank; leave it out to use ../mt_bench/question.jsonl relative to the votes file.");
+            if (Columns is not null && Columns != new ColumnMapping())
+                throw new ImportException(
+                    "Preset 'mtbench-human' reads the fixed columns of MT-Bench human votes (question_id, model_a, model_b, winner, judge, and conversation_a/conversation_b/turn or the two-file join); a column mapping cannot be used with it.");
+        }
 
         var rows = ImportPresets.RowKind(Preset);
         var role = EffectiveRole;
         if (rows == ImportRowKind.Instructions && role != DatasetRole.InstructionPool)
-            throw new ImportException($"Preset '{ImportPresets.Name(Preset)}' imports instructions, which form an instruction pool; role {role} needs a pair preset (pairs, rewardbench, hh-rlhf, helpsteer2).");
+            throw new ImportException($"Preset '{ImportPresets.Name(Preset)}' imports instructions, which form an instruction pool; role {role} needs a pair preset (pairs, rewardbench, mtbench-human, hh-rlhf, helpsteer2).");
         if (rows == ImportRowKind.LabeledPairs && role == DatasetRole.InstructionPool)
             throw new ImportException($"Preset '{ImportPresets.Name(Preset)}' imports labeled pairs; role InstructionPool needs an instruction preset (wildchat, instructions, gsm8k).");
 
@@ -207,6 +234,14 @@ public enum ImportPreset
     /// prompt and become one labeled pair (A = row 2k, B = row 2k+1) with both rows' scores, gold by summed score.
     /// </summary>
     [JsonStringEnumMemberName("helpsteer2")] HelpSteer2,
+    /// <summary>
+    /// MT-Bench human pairwise votes (<c>lmsys/mt_bench_human_judgments</c>, split <c>human</c>): each vote becomes one
+    /// labeled pair (prompt = the question's turn 1, A/B = model_a's/model_b's turn-1 answers, gold from
+    /// <c>winner</c>, judge, models, turn, question id, category as subset). Reads the published schema
+    /// (<c>conversation_a</c>/<c>conversation_b</c>; turn-2 votes are rejected) or the two-file form (votes joined with
+    /// an answers file and the questions file, see <see cref="ImportRequest.AnswersPath"/>).
+    /// </summary>
+    [JsonStringEnumMemberName("mtbench-human")] MtBenchHuman,
 }
 
 /// <summary>Which user turn of a multi-turn conversation becomes the instruction.</summary>
@@ -315,6 +350,7 @@ public static class ImportPresets
         ImportPreset.HhRlhf => "hh-rlhf",
         ImportPreset.Gsm8k => "gsm8k",
         ImportPreset.HelpSteer2 => "helpsteer2",
+        ImportPreset.MtBenchHuman => "mtbench-human",
         _ => preset.ToString(),
     };
 
@@ -335,10 +371,10 @@ public static class ImportPresets
         _ => ImportRowKind.LabeledPairs,
     };
 
-    /// <summary>The role a dataset gets when the request names none: benchmarks for RewardBench, pairs or pools otherwise.</summary>
+    /// <summary>The role a dataset gets when the request names none: benchmarks for RewardBench and MT-Bench human votes, pairs or pools otherwise.</summary>
     public static DatasetRole DefaultRole(ImportPreset preset) => preset switch
     {
-        ImportPreset.RewardBench => DatasetRole.Benchmark,
+        ImportPreset.RewardBench or ImportPreset.MtBenchHuman => DatasetRole.Benchmark,
         _ when RowKind(preset) == ImportRowKind.LabeledPairs => DatasetRole.LabeledPairs,
         _ => DatasetRole.InstructionPool,
     };

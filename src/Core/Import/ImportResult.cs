@@ -57,6 +57,11 @@ public sealed record ImportReport
     public required string Preset { get; init; }
     /// <summary>Source files in read order.</summary>
     public required IReadOnlyList<ImportedFile> Files { get; init; }
+    /// <summary>
+    /// Which form of the source was read, when a preset reads several (MT-Bench human votes: the
+    /// <c>lmsys/mt_bench_human_judgments</c> schema, or votes joined with answers and questions); null otherwise.
+    /// </summary>
+    public string? SourceForm { get; init; }
     /// <summary>Which source column fed which field (e.g. <c>prompt</c> → <c>original_prompt</c>), as resolved for the data.</summary>
     public required IReadOnlyDictionary<string, string> Columns { get; init; }
     /// <summary>Filters applied (the request's, with de-duplication resolved).</summary>
@@ -92,7 +97,11 @@ public sealed record ImportReport
 /// <param name="Name">File name (hub files: the name in the Hub's parquet conversion).</param>
 /// <param name="Bytes">Size in bytes.</param>
 /// <param name="Url">Where a hub file was downloaded from.</param>
-public sealed record ImportedFile(string Name, long Bytes, string? Url = null);
+/// <param name="JoinedAs">
+/// For a file read whole and joined into the rows rather than read as rows: what it supplied (<c>answers</c>,
+/// <c>questions</c>); null for the row files.
+/// </param>
+public sealed record ImportedFile(string Name, long Bytes, string? Url = null, string? JoinedAs = null);
 
 /// <summary>How many rows were rejected for one reason, with examples.</summary>
 /// <param name="Reason">Stable code (<see cref="RejectionReasons"/>).</param>
@@ -147,4 +156,13 @@ public static class RejectionReasons
     public const string UnpairedRow = "unpaired-row";
     /// <summary>An attribute score is missing or not a number.</summary>
     public const string InvalidScore = "invalid-score";
+    /// <summary>
+    /// MT-Bench: a vote on a turn other than 1. Turn-2 votes compare two whole conversations whose first answers differ
+    /// between the models, which one prompt with two responses cannot hold.
+    /// </summary>
+    public const string UnsupportedTurn = "unsupported-turn";
+    /// <summary>MT-Bench two-file form: the answers file has no answer by the voted model to the question.</summary>
+    public const string MissingAnswer = "missing-answer";
+    /// <summary>MT-Bench: the vote's question is not in the questions file.</summary>
+    public const string UnknownQuestion = "unknown-question";
 }

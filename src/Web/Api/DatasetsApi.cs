@@ -76,6 +76,10 @@ public static class DatasetsApi
         group.MapPost("/import", ImportAsync)
             .WithName("ImportDataset")
             .WithSummary("Import a file (multipart upload, or JSON { path, ...options }) or a Hugging Face dataset (JSON { hub, config, split, revision, ...options }) as a stage run; returns { datasetId, stageRunId }")
+            .WithDescription("Presets: wildchat, instructions, pairs, rewardbench, mtbench-human, helpsteer2, hh-rlhf, gsm8k. mtbench-human reads the " +
+                "lmsys/mt_bench_human_judgments schema, or votes (question_id, judge, model_a, model_b, winner) joined with an answers file and the " +
+                "MT-Bench questions file, given as server paths answersPath and questionsPath (defaults: human_judgment_answers.jsonl beside the votes " +
+                "file, ../mt_bench/question.jsonl relative to it). A multipart upload carries one file: upload the votes and name the other two by path.")
             .DisableAntiforgery()
             // Uploads as large as the Data page accepts (Kestrel's default request limit is 30 MB).
             .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(SelfTaught.Web.Components.Pages.Data.ImportForm.MaxUploadBytes))
@@ -158,6 +162,7 @@ public static class DatasetsApi
             Language = Get("language"), DropToxic = Flag("dropToxic"), DropRedacted = Flag("dropRedacted"),
             MinPromptLength = Number("minPromptLength"), MaxPromptLength = Number("maxPromptLength"),
             MaxResponseLength = Number("maxResponseLength"), Dedupe = Flag("dedupe"), Description = Get("description"),
+            AnswersPath = Get("answersPath"), QuestionsPath = Get("questionsPath"),
         };
     }
 

@@ -63,13 +63,24 @@ public class DatasetImporterTests
         Assert.Equal("response_A", parquet.Report.Columns["responseA"]);
         await using var db = h.Database.Create();
         Assert.All(await db.Datasets.ToListAsync(Ct), d => Assert.Equal(DatasetRole.Benchmark, d.Role));
-        var subsets = await db.LabeledPairs.Where(p => p.DatasetId == jsonl.DatasetId).GroupBy(p => p.Subset!)
-            .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, Ct);
-        Assert.Equal(23, subsets.Count);
-        Assert.Equal(447, subsets["math-prm"]);
-        Assert.Equal(154, subsets["xstest-should-refuse"]);
-        Assert.Equal(250, subsets["xstest-should-respond"]);
-        Assert.Equal(28, subsets["mt-bench-easy"]);
+        // Every subset's row count as rewardbench/README.md verifies them, for both files.
+        var expectedSubsets = new Dictionary<string, int>
+        {
+            ["alpacaeval-easy"] = 100, ["alpacaeval-length"] = 95, ["alpacaeval-hard"] = 95,
+            ["mt-bench-easy"] = 28, ["mt-bench-med"] = 40, ["mt-bench-hard"] = 37, ["llmbar-natural"] = 100,
+            ["llmbar-adver-neighbor"] = 134, ["llmbar-adver-GPTInst"] = 92, ["llmbar-adver-GPTOut"] = 47,
+            ["llmbar-adver-manual"] = 46, ["refusals-dangerous"] = 100, ["refusals-offensive"] = 100,
+            ["xstest-should-refuse"] = 154, ["xstest-should-respond"] = 250, ["donotanswer"] = 136,
+            ["math-prm"] = 447, ["hep-cpp"] = 164, ["hep-go"] = 164, ["hep-java"] = 164, ["hep-js"] = 164,
+            ["hep-python"] = 164, ["hep-rust"] = 164,
+        };
+        Assert.Equal(2985, expectedSubsets.Values.Sum());
+        foreach (var datasetId in new[] { jsonl.DatasetId, parquet.DatasetId })
+        {
+            var subsets = await db.LabeledPairs.Where(p => p.DatasetId == datasetId).GroupBy(p => p.Subset!)
+                .Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, Ct);
+            Assert.Equal(expectedSubsets.OrderBy(s => s.Key, StringComparer.Ordinal), subsets.OrderBy(s => s.Key, StringComparer.Ordinal));
+        }
         Assert.Equal(2985, await db.LabeledPairs.Where(p => p.DatasetId == jsonl.DatasetId).Select(p => new { p.Subset, p.SourceId }).Distinct().CountAsync(Ct));
         Assert.Equal(2, await db.LabeledPairs.CountAsync(p => p.DatasetId == jsonl.DatasetId && p.SourceId == "3692", Ct));
         Assert.True(await db.LabeledPairs.AllAsync(p => p.Gold == GoldLabel.A && p.Turn == 1, Ct));
@@ -222,6 +233,30 @@ public class DatasetImporterTests
         Assert.Equal([0, 2], pairs.Select(p => p.RowIndex));
         Assert.Equal(("Hello!", "No.", GoldLabel.A, "{\"extra\":3}"), (pairs[1].ResponseA, pairs[1].ResponseB, pairs[1].Gold, pairs[1].MetadataJson));
         Assert.Equal(DatasetRole.LabeledPairs, (await db.Datasets.SingleAsync(Ct)).Role);
+    }
+
+    [Fact]
+    public async Task ImportNewAsync_ImportsCustomPairs_AsABenchmark_WhenAskedFor_KeepingRepeatedRows()
+    {
+        // A team's own labeled comparisons used as an evaluation set: preset pairs, role Benchmark.
+        using var h = await ImportHarness.CreateAsync();
+        var path = h.WriteJsonLines("our-eval.jsonl", [
+            new { prompt = "Is 17 prime?", chosen = "Yes: its only divisors are 1 and 17.", rejected = "No, 17 = 3 × 6.", subset = "math", id = "m1" },
+            new { prompt = "Is 17 prime?", chosen = "Yes: its only divisors are 1 and 17.", rejected = "No, 17 = 3 × 6.", subset = "math", id = "m2" },
+            new { prompt = "Summarize: the cat sat.", chosen = "A cat sat.", rejected = "Dogs bark.", subset = "summaries", id = "s1" },
+        ]);
+
+        var result = await h.Importer.ImportNewAsync(ImportHarness.Request(path, ImportPreset.Pairs) with { Role = DatasetRole.Benchmark }, cancellationToken: Ct);
+
+        // Benchmarks keep their rows as given: no de-duplication unless asked for.
+        Assert.Equal((3, 0, 0), (result.RowCount, result.RejectedCount, result.DuplicateCount));
+        Assert.False(result.Report!.Filters.Dedupe);
+        await using var db = h.Database.Create();
+        var dataset = await db.Datasets.AsNoTracking().SingleAsync(Ct);
+        Assert.Equal((DatasetRole.Benchmark, "pairs", DatasetStatus.Ready), (dataset.Role, dataset.Preset, dataset.Status));
+        var pairs = await db.LabeledPairs.AsNoTracking().OrderBy(p => p.RowIndex).ToListAsync(Ct);
+        Assert.Equal([("math", "m1"), ("math", "m2"), ("summaries", "s1")], pairs.Select(p => (p.Subset!, p.SourceId!)));
+        Assert.All(pairs, p => Assert.Equal(GoldLabel.A, p.Gold));
     }
 
     [Fact]

@@ -62,6 +62,43 @@ public class HelpSteer2ImportTests
     }
 
     [Fact]
+    public async Task Import_OfTheValidationSplitsShape_Gives519Pairs_TiesExactlyWhereSumsAreEqual_AndStoresEveryScore()
+    {
+        // nvidia/HelpSteer2 validation.jsonl.gz is not in shared/data: a file of its shape (1,038 rows, columns in the
+        // published order, integer scores 0–4), generated deterministically.
+        var random = new Random(20_240_811);
+        var scores = Enumerable.Range(0, 1038).Select(_ => Enumerable.Range(0, 5).Select(_ => random.Next(0, 5)).ToArray()).ToList();
+        var rows = scores.Select((s, i) => Row($"Validation prompt {i / 2}: explain topic {i / 2} to a newcomer.", $"Response {i % 2} to prompt {i / 2}.", s.Cast<object>().ToArray()));
+        using var h = await ImportHarness.CreateAsync();
+        var path = h.WriteJsonLines("validation.jsonl.gz", rows);
+
+        // Imported as the evaluation set it is: role Benchmark, so nothing is de-duplicated away.
+        var result = await h.Importer.ImportNewAsync(ImportHarness.Request(path, ImportPreset.HelpSteer2) with { Role = DatasetRole.Benchmark }, cancellationToken: Ct);
+
+        Assert.Equal((519, 0, 0), (result.RowCount, result.RejectedCount, result.DuplicateCount));
+        Assert.Equal(1038, result.Report!.RowsRead);
+        await using var db = h.Database.Create();
+        Assert.Equal(DatasetRole.Benchmark, (await db.Datasets.SingleAsync(Ct)).Role);
+        var pairs = await db.LabeledPairs.AsNoTracking().OrderBy(p => p.RowIndex).ToListAsync(Ct);
+        Assert.Equal(Enumerable.Range(0, 519).Select(k => 2 * k + 1), pairs.Select(p => p.RowIndex));
+        var expectedGold = Enumerable.Range(0, 519).Select(k => scores[2 * k].Sum().CompareTo(scores[2 * k + 1].Sum()) switch
+        {
+            > 0 => GoldLabel.A,
+            < 0 => GoldLabel.B,
+            _ => GoldLabel.Tie,
+        }).ToList();
+        Assert.Equal(expectedGold, pairs.Select(p => p.Gold));
+        var ties = expectedGold.Count(g => g == GoldLabel.Tie);
+        Assert.InRange(ties, 20, 100);  // the generated data does have equal sums (about 9% of pairs)
+        Assert.All(pairs.Select((p, k) => (p, k)), x =>
+        {
+            Assert.Equal(scores[2 * x.k].Select(v => (double)v), HelpSteer2Scores.FromJson(x.p.AttributeScoresAJson)!.Values);
+            Assert.Equal(scores[2 * x.k + 1].Select(v => (double)v), HelpSteer2Scores.FromJson(x.p.AttributeScoresBJson)!.Values);
+            Assert.Equal(($"Response 0 to prompt {x.k}.", $"Response 1 to prompt {x.k}."), (x.p.ResponseA, x.p.ResponseB));
+        });
+    }
+
+    [Fact]
     public async Task Import_NamesTheMissingScoreColumn()
     {
         using var h = await ImportHarness.CreateAsync();

@@ -190,6 +190,44 @@ public sealed class DatasetImportDetailsTests : DatabaseBunitContext
         Assert.Equal("1 dropped; no examples were recorded.", Text(cut, "#import-no-duplicates"));
     }
 
+    [Fact]
+    public async Task Render_ShowsTheSourceFormAndTheJoinedFiles_OfAnMtBenchHumanImport()
+    {
+        const string form = "two-file form: votes joined with the answers in 'human_judgment_answers.jsonl' (by question_id and model) and the questions in 'question.jsonl' (turn-1 text and category)";
+        var report = new ImportReport
+        {
+            Format = "jsonl",
+            Preset = "mtbench-human",
+            SourceForm = form,
+            Files =
+            [
+                new ImportedFile("human_judgments.jsonl", 191_272),
+                new ImportedFile("human_judgment_answers.jsonl", 454_686, JoinedAs: "answers"),
+                new ImportedFile("question.jsonl", 48_929, JoinedAs: "questions"),
+            ],
+            Columns = new Dictionary<string, string> { ["judge"] = "judge" },
+            Filters = new ImportFilters { Dedupe = false },
+            RowsRead = 3, Imported = 2, Rejected = 1,
+            Rejections = [new RejectionSummary(RejectionReasons.MissingAnswer, 1, [new RowExample(2, "'answers.jsonl' has no answer by model 'm9' to question 81", "Q?")])],
+            DuplicateExamples = [],
+            StartedAt = Started,
+            CompletedAt = Started.AddSeconds(1),
+        };
+        var id = await AddDatasetAsync(new Dataset
+        {
+            Name = "MT-Bench human", Role = DatasetRole.Benchmark, Preset = "mtbench-human", Source = "human_judgments.jsonl",
+            RowCount = 2, RejectedCount = 1, ImportReportJson = report.ToJson(), Description = form, CreatedAt = Started,
+        });
+
+        var cut = Render<DatasetImportDetails>(p => p.Add(c => c.DatasetId, id));
+
+        cut.WaitForAssertion(() => cut.Find("#import-settings"));
+        Assert.Equal(form, Setting(cut, "source-form"));
+        Assert.Equal(["human_judgments.jsonl (187 KB)", "human_judgment_answers.jsonl (444 KB; joined: answers)", "question.jsonl (47.8 KB; joined: questions)"],
+            cut.FindAll("#import-settings [data-field=files] li").Select(li => Normalize(li.TextContent)));
+        Assert.Contains("no answer by a voted model", Text(cut, "#import-rejections [data-reason=missing-answer]"));
+    }
+
     private async Task<long> AddDatasetAsync(Dataset dataset)
     {
         await Database.AddAsync(Cancellation, dataset);

@@ -44,6 +44,44 @@ public sealed class ImportFormTests : DatabaseBunitContext
     }
 
     [Fact]
+    public async Task MtBenchHuman_OffersTheAnswersAndQuestionsPaths_AndStoresThemWithTheRequest()
+    {
+        var folder = Directory.CreateTempSubdirectory("selftaught-mtbench-").FullName;
+        var votes = Path.Combine(folder, "votes.jsonl");
+        var answers = Path.Combine(folder, "answers.jsonl");
+        var questions = Path.Combine(folder, "questions.jsonl");
+        await File.WriteAllTextAsync(votes, JsonSerializer.Serialize(new { question_id = 81, judge = "expert_1", model_a = "m1", model_b = "m2", winner = "tie" }), Cancellation);
+        await File.WriteAllTextAsync(answers, JsonSerializer.Serialize(new { question_id = 81, model = "m1", answer = "A." }), Cancellation);
+        await File.WriteAllTextAsync(questions, JsonSerializer.Serialize(new { question_id = 81, category = "writing", turns = new[] { "Q?", "F?" } }), Cancellation);
+        try
+        {
+            var cut = Render<ImportForm>();
+            Assert.Empty(cut.FindAll("#import-answers-path"));
+            await cut.InvokeAsync(() => cut.FindComponents<MudBlazor.MudSelect<string>>().Single(s => s.Instance.Label == "Preset").Instance.ValueChanged.InvokeAsync("mtbench-human"));
+
+            // An upload carries one file: the form says the two-file form needs server paths.
+            cut.WaitForAssertion(() => Assert.Contains("give the answers and questions files as server paths", cut.Find("#import-mtbench-upload-note").TextContent));
+            cut.Find("#import-source-path").Click();
+            cut.WaitForAssertion(() => Assert.Empty(cut.FindAll("#import-mtbench-upload-note")));
+            cut.Find("#import-path").Input(votes);
+            cut.Find("#import-answers-path").Input(answers);
+            cut.Find("#import-questions-path").Input(questions);
+            cut.Find("#import-start").Click();
+
+            cut.WaitForAssertion(() => cut.Find("#import-started"));
+            await using var db = Database.CreateContext();
+            var dataset = await db.Datasets.SingleAsync(Cancellation);
+            var request = SelfTaught.Core.Import.ImportRequest.FromJson(dataset.OptionsJson!);
+            Assert.Equal((DatasetRole.Benchmark, "mtbench-human"), (dataset.Role, dataset.Preset));
+            Assert.Equal((answers, questions), (request.AnswersPath, request.QuestionsPath));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Start_ShowsTheErrorNamingThePath_WhenTheFileIsMissing()
     {
         var missing = Path.Combine(Path.GetTempPath(), $"selftaught-missing-{Guid.NewGuid():N}.jsonl");

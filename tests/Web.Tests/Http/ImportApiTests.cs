@@ -134,6 +134,70 @@ public sealed class ImportApiTests
         Assert.Contains("/no/such/prompts.jsonl", await response.Content.ReadAsStringAsync(Ct));
     }
 
+    [Fact]
+    public async Task Import_OfMtBenchHumanVotesByPath_JoinsTheAnswersAndQuestionsBesideThem_AsABenchmark()
+    {
+        await using var factory = new SelfTaughtWebFactory();
+        using var client = factory.CreateClient();
+
+        // The shared two-file form: answers and questions are found at their default places.
+        using var response = await client.PostAsJsonAsync("/api/datasets/import",
+            new { path = SharedFile("mt_bench_human", "human_judgments.jsonl"), preset = "mtbench-human", name = "MT-Bench human" }, Ct);
+        var started = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var run = await WaitForRunAsync(client, started.GetProperty("stageRunId").GetInt64());
+        var datasetId = started.GetProperty("datasetId").GetInt64();
+        var details = await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{datasetId}", Ct);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("Completed", run.GetProperty("status").GetString());
+        Assert.Equal((1689, 0, 0), (run.GetProperty("done").GetInt32(), run.GetProperty("failed").GetInt32(), run.GetProperty("skipped").GetInt32()));
+        var dataset = details.GetProperty("dataset");
+        Assert.Equal(("Benchmark", "mtbench-human", 1689), (dataset.GetProperty("role").GetString(), dataset.GetProperty("preset").GetString(), dataset.GetProperty("rowCount").GetInt32()));
+        var report = details.GetProperty("report");
+        Assert.StartsWith("two-file form", report.GetProperty("sourceForm").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["answers", "questions"], report.GetProperty("files").EnumerateArray().Skip(1).Select(f => f.GetProperty("joinedAs").GetString()));
+        await using var db = factory.Database.CreateContext();
+        Assert.Equal(1048, await db.LabeledPairs.CountAsync(p => p.DatasetId == datasetId && p.Turn == 1 && p.Judge!.StartsWith("expert") && p.Gold != SelfTaught.Core.Data.Entities.GoldLabel.Tie, Ct));
+    }
+
+    [Fact]
+    public async Task Import_OfUploadedMtBenchVotes_ReadsTheAnswersAndQuestionsFromTheServerPathsInTheForm()
+    {
+        await using var factory = new SelfTaughtWebFactory();
+        using var client = factory.CreateClient();
+        var votes = string.Join('\n', File.ReadLines(SharedFile("mt_bench_human", "human_judgments.jsonl")).Take(40));
+        using var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(Encoding.UTF8.GetBytes(votes)), "file", "votes.jsonl" },
+            { new StringContent("mtbench-human"), "preset" },
+            { new StringContent(SharedFile("mt_bench_human", "human_judgment_answers.jsonl")), "answersPath" },
+            { new StringContent(SharedFile("mt_bench", "question.jsonl")), "questionsPath" },
+        };
+
+        using var response = await client.PostAsync("/api/datasets/import", form, Ct);
+        var started = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var run = await WaitForRunAsync(client, started.GetProperty("stageRunId").GetInt64());
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("Completed", run.GetProperty("status").GetString());
+        Assert.Equal(40, run.GetProperty("done").GetInt32());
+    }
+
+    [Fact]
+    public async Task Import_Returns400NamingTheAnswersFile_WhenAnswersPathDoesNotExist()
+    {
+        await using var factory = new SelfTaughtWebFactory();
+        using var client = factory.CreateClient();
+
+        using var response = await client.PostAsJsonAsync("/api/datasets/import",
+            new { path = SharedFile("mt_bench_human", "human_judgments.jsonl"), preset = "mtbench-human", answersPath = "/no/such/answers.jsonl" }, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("The answers file '/no/such/answers.jsonl' (answersPath) does not exist.", await response.Content.ReadAsStringAsync(Ct));
+        await using var db = factory.Database.CreateContext();
+        Assert.Equal(0, await db.Datasets.CountAsync(Ct));
+    }
+
     private static async Task<JsonElement> WaitForRunAsync(HttpClient client, long runId)
     {
         var clock = Stopwatch.StartNew();

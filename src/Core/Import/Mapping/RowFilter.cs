@@ -32,14 +32,14 @@ internal static class RowFilter
         if (PromptProblem(p.Prompt, f) is { } problem) return problem;
         foreach (var (name, text) in new[] { ("A (chosen)", p.ResponseA), ("B (rejected)", p.ResponseB) })
         {
-            if (string.IsNullOrWhiteSpace(text))
+            if (text is null || (!p.VerbatimResponses && string.IsNullOrWhiteSpace(text)))
                 return Rejection.Of(RejectionReasons.EmptyResponse, $"response {name} is {(text is null ? "missing" : "empty")}", p.Prompt);
             if (text.Length > f.MaxResponseLength)
                 return Rejection.Of(RejectionReasons.TooLong, Invariant($"response {name} is {text.Length:N0} characters; the maximum is {f.MaxResponseLength:N0}"), p.Prompt);
             if (text.Contains('\0'))
                 return Rejection.Of(RejectionReasons.NulCharacter, $"response {name} contains a NUL character (U+0000)", p.Prompt);
         }
-        if (string.Equals(p.ResponseA, p.ResponseB, StringComparison.Ordinal))
+        if (!p.VerbatimResponses && string.Equals(p.ResponseA, p.ResponseB, StringComparison.Ordinal))
             return Rejection.Of(RejectionReasons.IdenticalResponses, "both responses are the same text", p.Prompt);
         return null;
     }

@@ -32,6 +32,27 @@ internal abstract class RowMapper
     /// <summary>After <see cref="Bind"/>: lets a parquet file be read with a projection of the columns this mapping uses.</summary>
     public virtual void PrepareParquet(ParquetTable table) { }
 
+    /// <summary>Which form of the source was read, for <see cref="ImportReport.SourceForm"/>; null when the preset has one form.</summary>
+    public virtual string? SourceForm => null;
+
+    /// <summary>Whether this mapping may join other files into the rows (then the importer asks <see cref="ResolveJoinedFiles"/>).</summary>
+    public virtual bool JoinsFiles => false;
+
+    /// <summary>
+    /// The files this mapping reads whole and joins into the rows, decided from the first row file's columns (and
+    /// checked to exist); none by default. Called before <see cref="Bind"/>.
+    /// </summary>
+    /// <param name="columns">Columns of the first row file.</param>
+    /// <param name="fileName">Its name, for messages.</param>
+    /// <param name="filePath">Its path: default locations of joined files are relative to it.</param>
+    /// <param name="request">The import request (explicit paths of joined files).</param>
+    /// <exception cref="ImportException">A file is missing or the columns do not fit; the message names it and how to fix it.</exception>
+    public virtual IReadOnlyList<JoinedFile> ResolveJoinedFiles(IReadOnlyList<string> columns, string fileName, string filePath, ImportRequest request) => [];
+
+    /// <summary>Reads the files <see cref="ResolveJoinedFiles"/> named, before any row is mapped.</summary>
+    /// <exception cref="ImportException">A joined file cannot be read or is inconsistent; the message names it.</exception>
+    public virtual Task LoadJoinedFilesAsync(IReadOnlyList<JoinedFile> files, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>The mapper of a request's preset, with its column overrides.</summary>
     public static RowMapper Create(ImportRequest request)
     {
@@ -45,6 +66,7 @@ internal abstract class RowMapper
             ImportPreset.RewardBench => new PairsMapper(columns, rewardBench: true),
             ImportPreset.HhRlhf => new HhRlhfMapper(columns),
             ImportPreset.HelpSteer2 => new HelpSteer2Mapper(columns),
+            ImportPreset.MtBenchHuman => new MtBenchHumanMapper(),
             _ => throw new ImportException($"Preset {request.Preset} is not supported."),
         };
     }
@@ -83,6 +105,11 @@ internal abstract class RowMapper
 
     protected static JsonObject? Rest(JsonObject row) => row.Count == 0 ? null : row;
 }
+
+/// <summary>A file read whole and joined into the rows of an import (MT-Bench's answers and questions).</summary>
+/// <param name="JoinedAs">What it supplies (<c>answers</c>, <c>questions</c>), as shown in the report.</param>
+/// <param name="Path">Where it is.</param>
+internal sealed record JoinedFile(string JoinedAs, string Path);
 
 /// <summary>Generic instructions: a prompt column, optional id, language and reference answer.</summary>
 internal sealed class InstructionsMapper(ColumnMapping columns) : RowMapper

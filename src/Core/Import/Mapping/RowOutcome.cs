@@ -15,10 +15,16 @@ internal sealed record InstructionDraft(
     string? Text, string? SourceId, string? Language, int TurnCount, string? ReferenceAnswer,
     bool Toxic, bool Redacted, JsonObject? Metadata) : RowOutcome;
 
-/// <summary>A source row mapped to a labeled pair, before filters. Response A is the better one when Gold is A.</summary>
+/// <summary>
+/// A source row mapped to a labeled pair, before filters. Response A is the better one when Gold is A.
+/// <paramref name="Judge"/> names who gave the label (MT-Bench's <c>expert_12</c>). <paramref name="VerbatimResponses"/>
+/// keeps responses that are empty or identical to each other: a human vote on real model outputs (MT-Bench) is data
+/// even then, where a constructed pair (chosen/rejected) with such responses is broken.
+/// </summary>
 internal sealed record PairDraft(
     string? Prompt, string? ResponseA, string? ResponseB, GoldLabel Gold, string? Subset, string? SourceId, int Turn,
-    string? ModelA, string? ModelB, JsonObject? Metadata, string? AttributeScoresAJson = null, string? AttributeScoresBJson = null) : RowOutcome;
+    string? ModelA, string? ModelB, JsonObject? Metadata, string? AttributeScoresAJson = null, string? AttributeScoresBJson = null,
+    string? Judge = null, bool VerbatimResponses = false) : RowOutcome;
 
 /// <summary>
 /// A row kept by the mapper until the next row completes it (HelpSteer2 pairs two consecutive rows): counted as read,
