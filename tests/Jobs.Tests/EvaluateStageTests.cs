@@ -175,4 +175,104 @@ public sealed class EvaluateStageTests
         await using var db = host.Db();
         Assert.Equal(0, await db.EvaluationRuns.CountAsync(Ct));
     }
+
+    [Fact]
+    public async Task MtBench_OnTheRealVotes_Keeps1048ExpertNonTieTurn1Votes_JudgesEachInBothOrders_AndCountsParseErrorsAsDisagreement()
+    {
+        await using var sim = await SimServer.StartAsync(new SimOptions { MalformedRate = 0.05, MaxRecordedRequests = 5_000 }, Ct);
+        await using var host = await HostAsync(sim, "Ollama");
+        var import = await host.Host.Services.GetRequiredService<DatasetImporter>().ImportNewAsync(new ImportRequest
+        {
+            Name = "mt-bench human", Source = new LocalFileSource(SharedData.File("mt_bench_human", "human_judgments.jsonl")), Preset = ImportPreset.MtBenchHuman,
+        }, cancellationToken: Ct);
+        var service = host.Host.Services.GetRequiredService<EvaluationService>();
+
+        var started = await service.StartAsync(new EvaluationRequest(BenchmarkKind.MtBench, DatasetId: import.DatasetId, Model: "sim-judge", Seeds: [9]), Ct);
+        Assert.Equal(StageStatus.Completed, (await host.WaitForAsync(started.StageRunId, Finished, 300)).Status);
+
+        await using var db = host.Db();
+        var run = await db.EvaluationRuns.AsNoTracking().SingleAsync(r => r.Id == started.EvaluationId, Ct);
+        var results = await db.EvaluationResults.AsNoTracking().Where(r => r.EvaluationRunId == run.Id).ToListAsync(Ct);
+        var votes = await db.LabeledPairs.AsNoTracking().Where(p => p.DatasetId == import.DatasetId).ToDictionaryAsync(p => p.Id, Ct);
+        var summary = EvaluationSummaries.Read(run)!;
+
+        // The paper's protocol: turn 1, expert judges, non-tie votes; each vote one comparison, judged in both orders, greedy.
+        Assert.Equal(1_689, votes.Count);
+        Assert.Equal(1_048, summary.Examples);
+        Assert.Equal(1_048 * 2, results.Count);
+        Assert.Equal((0.0, 1.0), (run.Temperature, run.TopP));
+        Assert.Equal(295, summary.Filtered[EvaluationSets.TieVotes]);
+        Assert.Equal(346, summary.Filtered[EvaluationSets.OtherJudges]);
+        Assert.All(results, r => Assert.StartsWith("expert", votes[r.LabeledPairId!.Value].Judge, StringComparison.Ordinal));
+        // Agreement per order, and their mean; a parse error is a disagreement (score 0).
+        double Agreement(IEnumerable<EvaluationResult> rs) => 100 * rs.Average(r => r.Verdict == Verdict.Invalid ? 0 : r.Score);
+        var sourceOrder = results.Where(r => (r.ChosenPosition == Position.A) == (votes[r.LabeledPairId!.Value].Gold == GoldLabel.A)).ToList();
+        var swapped = results.Except(sourceOrder).ToList();
+        Assert.Equal((1_048, 1_048), (sourceOrder.Count, swapped.Count));
+        Assert.Equal(Agreement(sourceOrder), summary.Accuracy.SourceOrder.Score!.Value, 10);
+        Assert.Equal(Agreement(swapped), summary.Accuracy.Swapped.Score!.Value, 10);
+        Assert.Equal(Agreement(results), summary.Overall!.Value, 10);
+        Assert.Equal((summary.Accuracy.SourceOrder.Score!.Value + summary.Accuracy.Swapped.Score!.Value) / 2, summary.Overall!.Value, 10);
+        Assert.Equal(results.Count(r => r.Verdict == Verdict.Invalid), summary.Errors.ParseErrors);
+        Assert.True(summary.Errors.ParseErrors > 0);
+        Assert.All(results.Where(r => r.Verdict == Verdict.Invalid), r => Assert.Equal(0, r.Score));
+    }
+
+    [Fact]
+    public async Task HelpSteer2_AtThePaperSettings_AveragesThreeSeeds_DropsEqualScores_AndReportsBothOrdersAndConsistency()
+    {
+        await using var sim = await SimServer.StartAsync(new SimOptions { MaxRecordedRequests = 5_000 }, Ct);
+        await using var host = await HostAsync(sim, "OpenAICompatible");
+        long datasetId;
+        await using (var db = host.Db())
+        {
+            var dataset = new Dataset { Name = "helpsteer2 validation", Role = DatasetRole.Benchmark, Status = DatasetStatus.Ready, Preset = "helpsteer2", CreatedAt = DateTime.UtcNow };
+            db.Datasets.Add(dataset);
+            await db.SaveChangesAsync(Ct);
+            // 12 pairs: A's sum is higher in 5, B's in 4 and they are equal in 3; weighting turns pair 0 around (verbosity weighs −0.4).
+            static string Scores(int h, int c, int v) => new SelfTaught.Core.Pairs.HelpSteer2Scores(h, c, 3, 2, v).ToJson();
+            db.LabeledPairs.AddRange(Enumerable.Range(0, 12).Select(i => new LabeledPair
+            {
+                DatasetId = dataset.Id, RowIndex = 2 * i + 1, Prompt = $"Prompt {i}?", ResponseA = $"Answer one to {i}.", ResponseB = $"Answer two to {i}, longer.",
+                AttributeScoresAJson = i == 0 ? Scores(2, 2, 4) : Scores(i < 5 ? 3 : 2, 2, 1),
+                AttributeScoresBJson = i == 0 ? Scores(3, 3, 0) : Scores(i is >= 5 and < 9 ? 3 : 2, i < 5 ? 1 : 2, 1),
+                Gold = GoldLabel.Tie,
+            }));
+            await db.SaveChangesAsync(Ct);
+            datasetId = dataset.Id;
+        }
+        var service = host.Host.Services.GetRequiredService<EvaluationService>();
+
+        var started = await service.StartAsync(new EvaluationRequest(BenchmarkKind.HelpSteer2, DatasetId: datasetId, Model: "sim-judge"), Ct);
+        var weighted = await service.StartAsync(new EvaluationRequest(BenchmarkKind.HelpSteer2, DatasetId: datasetId, Model: "sim-judge",
+            Temperature: 0, TopP: 1, Seeds: [1], Options: new EvaluationOptions(Weighted: true)), Ct);
+        Assert.Equal(StageStatus.Completed, (await host.WaitForAsync(started.StageRunId, Finished, 120)).Status);
+        Assert.Equal(StageStatus.Completed, (await host.WaitForAsync(weighted.StageRunId, Finished, 120)).Status);
+
+        await using var read = host.Db();
+        var run = await read.EvaluationRuns.AsNoTracking().SingleAsync(r => r.Id == started.EvaluationId, Ct);
+        var results = await read.EvaluationResults.AsNoTracking().Where(r => r.EvaluationRunId == run.Id).ToListAsync(Ct);
+        var summary = EvaluationSummaries.Read(run)!;
+        var weightedSummary = EvaluationSummaries.Read(await read.EvaluationRuns.AsNoTracking().SingleAsync(r => r.Id == weighted.EvaluationId, Ct))!;
+
+        // Paper settings by default: T 0.7, top_p 0.9, three seeds, both orders.
+        Assert.Equal((0.7, 0.9, 3), (run.Temperature, run.TopP, EvaluationSummaries.SeedsOf(run).Count));
+        Assert.Equal(9, summary.Examples);
+        Assert.Equal(3, summary.Filtered[EvaluationSets.EqualScores]);
+        Assert.Equal(9 * 2 * 3, results.Count);
+        // Pair 0: the sum prefers A (13 vs 11), the weights prefer B (3.75 vs 6.8).
+        Assert.Equal(9, weightedSummary.Examples);
+        var bySum = await EvaluationSets.LoadAsync(read, run, null, null, Ct);
+        var byWeight = await EvaluationSets.LoadAsync(read, await read.EvaluationRuns.AsNoTracking().SingleAsync(r => r.Id == weighted.EvaluationId, Ct), null, null, Ct);
+        Assert.Equal((Position.A, Position.B), (bySum.Items[0].SourceChosenPosition, byWeight.Items[0].SourceChosenPosition));
+        Assert.Equal(bySum.Items.Skip(1).Select(i => i.SourceChosenPosition), byWeight.Items.Skip(1).Select(i => i.SourceChosenPosition));
+        // Better first, better second, their average, and position consistency, each over the three seeds.
+        double Accuracy(IEnumerable<EvaluationResult> rs) => 100 * rs.Average(r => r.Score);
+        Assert.Equal(Accuracy(results.Where(r => r.ChosenPosition == Position.A)), summary.Accuracy.BetterFirst.Score!.Value, 10);
+        Assert.Equal(Accuracy(results.Where(r => r.ChosenPosition == Position.B)), summary.Accuracy.BetterSecond.Score!.Value, 10);
+        Assert.Equal((summary.Accuracy.BetterFirst.Score!.Value + summary.Accuracy.BetterSecond.Score!.Value) / 2, summary.Accuracy.Average.Score!.Value, 10);
+        var consistent = results.GroupBy(r => (r.ExampleKey, r.SampleIndex)).Select(g => g.All(r => r.Score == 1) ? 1.0 : 0.0).ToList();
+        Assert.Equal(9 * 3, consistent.Count);
+        Assert.Equal(100 * consistent.Average(), summary.Accuracy.PositionConsistent.Score!.Value, 10);
+    }
 }
